@@ -1,0 +1,48 @@
+"""hecon: health-economic cost-effectiveness models (partitioned survival, line-of-therapy
+sequencing) with vectorized uncertainty analysis."""
+
+from . import survival
+from .cea import icer_table, net_benefit, net_health_benefit, threshold_price
+from .engine.markov import cohort_trace
+from .engine.psm import partitioned_survival
+from .evaluate import evaluate
+from .model import (
+    AdverseEvent,
+    CarTPathway,
+    Curve,
+    Line,
+    Model,
+    Palliative,
+    Parameter,
+    ParameterSet,
+    Regimen,
+    Settings,
+    Strategy,
+)
+from .results import Results, run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdverseEvent",
+    "CarTPathway",
+    "Curve",
+    "Line",
+    "Model",
+    "Palliative",
+    "Parameter",
+    "ParameterSet",
+    "Regimen",
+    "Results",
+    "Settings",
+    "Strategy",
+    "cohort_trace",
+    "evaluate",
+    "icer_table",
+    "net_benefit",
+    "net_health_benefit",
+    "partitioned_survival",
+    "run",
+    "survival",
+    "threshold_price",
+]

@@ -1,0 +1,205 @@
+"""Incremental cost-effectiveness analysis: ICER tables with dominance, and net benefit.
+
+Methods
+-------
+* Incremental analysis with strong and extended dominance follows Drummond MF et al., *Methods
+  for the Economic Evaluation of Health Care Programmes*, 4th ed., OUP 2015 (ch. 4), as applied
+  in NICE and ICER (Institute for Clinical and Economic Review) appraisals; extended dominance
+  as in Cantor SB, Med Decis Making 1994;14:259-265.
+* Net monetary benefit (NMB = wtp * effect - cost) per Tambour M et al., Int J Technol Assess
+  Health Care 1998;14:467-471; net health benefit (NHB = effect - cost / wtp) per Stinnett AA,
+  Mullahy J, Med Decis Making 1998;18(2 Suppl):S68-S80.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+__all__ = ["icer_table", "net_benefit", "net_health_benefit", "threshold_price"]
+
+#: ICERs equal within this relative tolerance count as tied (the middle strategy is then ED), so
+#: that statuses do not hinge on floating-point rounding (e.g. after a currency conversion).
+ICER_RTOL = 1e-9
+
+
+def _vector(name: str, value: ArrayLike) -> np.ndarray:
+    """Return ``value`` as a non-empty 1-D float array of finite numbers, else ValueError."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a 1-D array of numbers") from exc
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite numbers, got {arr[~np.isfinite(arr)][0]}")
+    return arr
+
+
+def icer_table(costs: ArrayLike, effects: ArrayLike, names: Sequence) -> pd.DataFrame:
+    """Incremental cost-effectiveness table with strong and extended dominance.
+
+    Strategies are sorted by cost ascending, ties by effect descending (then by input order).
+    Status, following Drummond et al. (2015):
+
+    * ``"ref"``: the first strategy in that order (the cheapest; among equally cheap ones the
+      most effective).
+    * ``"D"`` (strongly dominated): some other strategy has cost <= and effect >= with at least
+      one strict. A strategy with the same cost and effect as an earlier-listed one is a
+      duplicate and is also ``"D"`` (the first listed is kept).
+    * ``"ED"`` (extendedly dominated): among the non-D strategies, the ICER versus the previous
+      kept strategy must increase with cost; a strategy whose ICER is >= that of the next kept
+      one is removed, repeatedly, until ICERs strictly increase (computed with a monotone-chain
+      pass, equivalent to repeating the check). Equal ICERs (within relative ``ICER_RTOL``)
+      mean the middle strategy lies on the frontier segment and is marked ED.
+    * ``"ND"``: on the efficiency frontier.
+
+    ``inc_cost`` and ``inc_effect`` of every non-ref row (ND, D and ED alike) are measured
+    against the nearest kept strategy (``"ref"`` or ``"ND"``) that precedes it in the table;
+    ``icer = inc_cost / inc_effect`` is given for ND rows only and is NaN elsewhere. The ref
+    row has NaN increments.
+
+    Parameters
+    ----------
+    costs, effects
+        1-D array-likes of equal length with finite numbers.
+    names
+        Strategy labels, unique, of the same length.
+
+    Returns
+    -------
+    DataFrame with columns ``strategy, cost, effect, inc_cost, inc_effect, icer, status``, one
+    row per strategy in the sorted order, index ``0..n-1``.
+    """
+    c = _vector("costs", costs)
+    e = _vector("effects", effects)
+    if e.size != c.size:
+        raise ValueError(f"effects has length {e.size} but costs has length {c.size}")
+    labels = list(names) if not isinstance(names, str) else [names]
+    if len(labels) != c.size:
+        raise ValueError(f"names has length {len(labels)} but costs has length {c.size}")
+    if len(set(labels)) != len(labels):
+        dup = next(x for i, x in enumerate(labels) if x in labels[:i])
+        raise ValueError(f"names must be unique, {dup!r} repeats")
+
+    n = c.size
+    order = np.lexsort((np.arange(n), -e, c))
+    c, e = c[order], e[order]
+    status = np.full(n, "D", dtype=object)
+
+    # Strong dominance: with this order every dominator of i precedes i, so i is dominated iff
+    # an earlier strategy is at least as effective (this also catches duplicates).
+    kept = [0]
+    for i in range(1, n):
+        if e[i] > e[kept[-1]]:  # kept effects increase, so kept[-1] has the running maximum
+            kept.append(i)
+
+    # Extended dominance: keep the lower convex frontier, ICERs strictly increasing.
+    def icer(a: int, b: int) -> float:
+        return (c[b] - c[a]) / (e[b] - e[a])
+
+    frontier: list[int] = []
+    for i in kept:
+        while len(frontier) >= 2:
+            prev = icer(frontier[-2], frontier[-1])
+            new = icer(frontier[-1], i)
+            if prev < new and not np.isclose(prev, new, rtol=ICER_RTOL, atol=0.0):
+                break
+            frontier.pop()
+        frontier.append(i)
+    status[kept] = np.where(np.isin(kept, frontier), "ND", "ED")
+    status[0] = "ref"
+
+    # Increments versus the nearest preceding frontier strategy.
+    on_frontier = np.zeros(n, dtype=bool)
+    on_frontier[frontier] = True
+    base = np.maximum.accumulate(np.where(on_frontier, np.arange(n), 0))
+    base = np.concatenate(([0], base[:-1]))
+    inc_cost = c - c[base]
+    inc_effect = e - e[base]
+    inc_cost[0] = inc_effect[0] = np.nan
+    nd = status == "ND"
+    icers = np.full(n, np.nan)
+    icers[nd] = inc_cost[nd] / inc_effect[nd]
+
+    return pd.DataFrame({
+        "strategy": [labels[k] for k in order],
+        "cost": c,
+        "effect": e,
+        "inc_cost": inc_cost,
+        "inc_effect": inc_effect,
+        "icer": icers,
+        "status": status.astype(str),
+    })
+
+
+def _wtp(wtp: ArrayLike, ndim: int, *, positive: bool) -> np.ndarray:
+    """Validate ``wtp`` (finite, >= 0 or > 0) and shape it to broadcast with a leading axis."""
+    w = np.asarray(wtp, dtype=float)
+    if w.ndim > 1:
+        raise ValueError(f"wtp must be a scalar or a 1-D array, got shape {w.shape}")
+    bad = ~np.isfinite(w) | ((w <= 0) if positive else (w < 0))
+    if bad.any():
+        rule = "> 0" if positive else ">= 0"
+        raise ValueError(f"wtp must be finite and {rule}, got {w[bad].ravel()[0]}")
+    return w if w.ndim == 0 else w.reshape(w.shape + (1,) * ndim)
+
+
+def net_benefit(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.ndarray:
+    """Net monetary benefit ``NMB = wtp * effect - cost`` (Tambour et al. 1998).
+
+    ``costs`` and ``effects`` broadcast against each other to a shape ``S`` (typically
+    ``(..., strategies)``, e.g. ``(draws, strategies)`` in a PSA). A scalar ``wtp`` (finite,
+    >= 0) returns shape ``S``; a 1-D ``wtp`` of length ``m`` returns shape ``(m,) + S``, i.e. a
+    new leading willingness-to-pay axis, with ``out[j] = wtp[j] * effects - costs``.
+    """
+    c, e = np.broadcast_arrays(np.asarray(costs, dtype=float), np.asarray(effects, dtype=float))
+    return _wtp(wtp, c.ndim, positive=False) * e - c
+
+
+def net_health_benefit(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.ndarray:
+    """Net health benefit ``NHB = effect - cost / wtp`` (Stinnett & Mullahy 1998).
+
+    Shapes as in :func:`net_benefit` (scalar ``wtp`` gives shape ``S``, 1-D ``wtp`` of length
+    ``m`` gives ``(m,) + S``); ``wtp`` must be finite and > 0, else ValueError.
+    """
+    c, e = np.broadcast_arrays(np.asarray(costs, dtype=float), np.asarray(effects, dtype=float))
+    return e - c / _wtp(wtp, c.ndim, positive=True)
+
+
+def threshold_price(model, parameter: str, strategy: str, comparator: str, wtp: float,
+                    effect: str = "qaly", upper: float | None = None) -> float:
+    """Value of ``parameter`` (e.g. a product price) at which ``strategy``'s ICER versus
+    ``comparator`` equals ``wtp``: the root of ΔNMB(x) = wtp·ΔE(x) − ΔC(x), found with Brent's
+    method on the model itself (no assumption that costs are linear in the price).
+
+    Returns 0.0 if ``strategy`` is not cost-effective even at a value of 0, and raises
+    ValueError if no root lies below ``upper`` (default 100 × the base value).
+    """
+    from scipy.optimize import brentq
+
+    from .results import run
+
+    if parameter not in model.parameters:
+        raise ValueError(f"unknown parameter {parameter!r}")
+    names = model.strategy_names
+    for label, value in (("strategy", strategy), ("comparator", comparator)):
+        if value not in names:
+            raise ValueError(f"{label} {value!r} is not a strategy; valid: {', '.join(names)}")
+
+    def delta_nmb(x: float) -> float:
+        s = run(model.with_values(**{parameter: x})).summary()
+        return float(wtp * (s.at[strategy, effect] - s.at[comparator, effect])
+                     - (s.at[strategy, "cost"] - s.at[comparator, "cost"]))
+
+    hi = 100.0 * max(model.parameters[parameter].value, 1.0) if upper is None else upper
+    f0, fhi = delta_nmb(0.0), delta_nmb(hi)
+    if f0 <= 0:
+        return 0.0
+    if fhi > 0:
+        raise ValueError(f"{strategy} stays cost-effective versus {comparator} up to "
+                         f"{parameter} = {hi:g}; raise `upper`")
+    return float(brentq(delta_nmb, 0.0, hi, xtol=1e-6, rtol=1e-12))

@@ -1,0 +1,245 @@
+"""The typed model: settings, named parameters and the structure that refers to them.
+
+Every number a model uses is either a named :class:`Parameter` (so that it can be sampled in a
+PSA, varied in a DSA and shown with its source) or a literal. Structure refers to parameters by
+name (a ``Ref`` is a parameter name or a number). A :class:`ParameterSet` holds the values of
+all parameters for a batch of draws; draw 0 is the base case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+Ref = str | float
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One input: base value, unit, PSA distribution, DSA range and source."""
+
+    name: str
+    value: float
+    unit: str = ""
+    distribution: str = "fixed"
+    dist_params: tuple[float, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    source: str = ""
+    group: str = ""  # Dirichlet group (shares that sum to 1) or correlated set
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A time-to-event curve: a parametric family with coefficients, or a reference curve with a
+    hazard ratio or acceleration factor; optionally a KM table before a parametric tail and a
+    cure fraction (mixture cure with general-population mortality for the cured).
+
+    Coefficients and KM times are in ``unit``; the engine works in years.
+    """
+
+    name: str
+    family: str | None = None
+    coefficients: dict[str, Ref] = field(default_factory=dict)
+    unit: str = "months"
+    reference: str | None = None
+    hr: Ref | None = None
+    af: Ref | None = None
+    km_time: tuple[float, ...] = ()
+    km_surv: tuple[float, ...] = ()
+    cure_fraction: Ref | None = None
+    source: str = ""
+    km_table: str = ""  # name of the KM table the times/survival came from (workbook)
+
+
+@dataclass(frozen=True)
+class CarTPathway:
+    """Apheresis → bridging → infusion. Patients not infused leave the pathway evenly over the
+    wait; a share of them die, the rest progress (and may receive the next line)."""
+
+    months_to_infusion: Ref
+    p_not_infused: Ref
+    p_death_if_not_infused: Ref
+    apheresis_cost: Ref = 0.0
+    bridging_cost: Ref = 0.0  # per month in the pathway
+    product_price: Ref = 0.0  # at infusion
+    infusion_cost: Ref = 0.0  # admission, monitoring and management at infusion
+    bridging_utility: Ref = 0.0
+
+
+@dataclass(frozen=True)
+class Regimen:
+    """A treatment at one line: its PFS curve, time on treatment and what it costs.
+
+    ``ttd`` names the time-to-treatment-discontinuation curve; ``None`` means treated to
+    progression (TTD = PFS). A one-time therapy (CAR T) has no time on treatment after its
+    infusion: its progression-free time is treatment-free. ``drug_cost`` is a schedule of
+    (months since start, cost per month on treatment), piecewise constant.
+    """
+
+    name: str
+    pfs: str
+    utility: Ref
+    ttd: str | None = None
+    one_time: bool = False
+    death_share: Ref = 0.0
+    drug_cost: tuple[tuple[float, Ref], ...] = ((0.0, 0.0),)
+    admin_cost: Ref = 0.0  # per month on treatment
+    monitoring_cost: Ref = 0.0  # per month progression-free
+    start_cost: Ref = 0.0  # one-off at the start of the line
+    car_t: CarTPathway | None = None
+    os: str | None = None  # trial OS from line start: input checks and validation only
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class AdverseEvent:
+    """An adverse event of a regimen, counted per treated patient (at infusion for CAR T, at line
+    start otherwise). ``p_death`` is the treatment-related mortality from this event that is
+    already inside the regimen's curves (reported only); ``excess_death`` is mortality to add
+    on top of the curves (0 in a base case built on trial curves; a scenario lever)."""
+
+    regimen: str
+    event: str
+    grade: str
+    incidence: Ref
+    cost: Ref = 0.0
+    disutility: Ref = 0.0
+    duration_days: Ref = 0.0
+    p_death: Ref = 0.0
+    excess_death: Ref = 0.0
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of therapy in a strategy; ``p_next`` is the probability that a patient who
+    progresses on it starts the next line (the rest receive palliative care)."""
+
+    regimen: str
+    p_next: Ref = 0.0
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Palliative:
+    """Care after the last active line: overall survival from its start, cost and utility."""
+
+    survival: str
+    cost: Ref = 0.0  # per month
+    utility: Ref = 0.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run settings (DESIGN.md method rules)."""
+
+    age: float = 61.0
+    male: float = 0.5
+    horizon_years: float | None = None  # None: to age 100
+    cycle_days: float = 7.0
+    discount_costs: float = 0.03
+    discount_outcomes: float = 0.03
+    half_cycle: str = "trapezoid"
+    wtp: tuple[float, ...] = (50_000.0, 100_000.0, 150_000.0)
+    perspective: str = "US health-care sector"
+    currency: str = "USD"
+    price_year: int = 2025
+    seed: int = 20261125
+    first_line: int = 2  # the line number of the model's first line (labels only)
+    age_adjust_utility: bool = False
+    utility_norms: tuple[tuple[float, float], ...] = ()  # (age from, population utility)
+
+    @property
+    def horizon(self) -> float:
+        return 100.0 - self.age if self.horizon_years is None else float(self.horizon_years)
+
+    @property
+    def cycle_years(self) -> float:
+        return self.cycle_days / 365.25
+
+    @property
+    def n_cycles(self) -> int:
+        return int(np.ceil(self.horizon / self.cycle_years - 1e-9))
+
+    def line_label(self, index: int) -> str:
+        """"2L", "3L", ... for line index 0, 1, ..."""
+        return f"{self.first_line + index}L"
+
+    def validate(self) -> None:
+        if not self.horizon > 0:
+            raise ValueError(f"horizon must be > 0 years, got {self.horizon:g}")
+        if not self.cycle_days > 0:
+            raise ValueError(f"cycle_days must be > 0, got {self.cycle_days:g}")
+        if self.cycle_years > self.horizon:
+            raise ValueError(f"cycle ({self.cycle_days:g} days) is longer than the horizon "
+                             f"({self.horizon:g} years)")
+        if not 0 <= self.male <= 1:
+            raise ValueError(f"male share must be in [0, 1], got {self.male:g}")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A line-of-therapy sequencing model."""
+
+    name: str
+    settings: Settings
+    parameters: dict[str, Parameter]
+    curves: dict[str, Curve]
+    regimens: dict[str, Regimen]
+    strategies: tuple[Strategy, ...]
+    palliative: Palliative
+    adverse_events: tuple[AdverseEvent, ...] = ()
+    terminal_care_cost: Ref = 0.0
+    tf_utility_gain: Ref = 0.0  # added to the on-treatment utility while PF and off treatment
+    life_table: pd.DataFrame | None = None  # None: the shipped US table
+    #: named scenarios: (target, value) overrides, target "parameter", "Settings:key" or
+    #: "Sheet:row.column" (see hecon.io.tables)
+    scenarios: dict[str, tuple[tuple[str, object], ...]] = field(default_factory=dict)
+
+    def with_values(self, **values: float) -> Model:
+        """A copy with some parameters' base values replaced (for DSA, scenarios, thresholds)."""
+        unknown = set(values) - set(self.parameters)
+        if unknown:
+            raise KeyError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        params = dict(self.parameters)
+        for name, v in values.items():
+            params[name] = replace(params[name], value=float(v))
+        return replace(self, parameters=params)
+
+    def with_settings(self, **changes) -> Model:
+        return replace(self, settings=replace(self.settings, **changes))
+
+    @property
+    def strategy_names(self) -> list[str]:
+        return [s.name for s in self.strategies]
+
+    def parameter_table(self) -> pd.DataFrame:
+        return pd.DataFrame([vars(p) for p in self.parameters.values()]).set_index("name")
+
+
+class ParameterSet:
+    """Values of every parameter for ``n_draws`` draws (arrays of shape (n_draws,))."""
+
+    def __init__(self, values: dict[str, np.ndarray], n_draws: int):
+        self.values = values
+        self.n_draws = n_draws
+
+    @classmethod
+    def base(cls, model: Model) -> ParameterSet:
+        return cls({n: np.array([p.value]) for n, p in model.parameters.items()}, 1)
+
+    def __getitem__(self, ref: Ref) -> np.ndarray:
+        """The values of a Ref: a parameter's draws, or a literal repeated for every draw."""
+        if isinstance(ref, str):
+            try:
+                return self.values[ref]
+            except KeyError:
+                raise KeyError(f"unknown parameter {ref!r}") from None
+        return np.full(self.n_draws, float(ref))

@@ -1,0 +1,41 @@
+"""Survival curves: parametric families, adjustments, mixture cure, KM + tail, background."""
+
+from .adjust import (
+    AcceleratedFailureTime,
+    MixtureCure,
+    PiecewiseKM,
+    ProportionalHazards,
+    in_years,
+)
+from .background import GeneralPopulation, excess_survival, load_life_table
+from .base import Distribution
+from .families import (
+    FAMILIES,
+    Exponential,
+    GeneralizedGamma,
+    Gompertz,
+    LogLogistic,
+    LogNormal,
+    Weibull,
+    make_distribution,
+)
+
+__all__ = [
+    "FAMILIES",
+    "AcceleratedFailureTime",
+    "Distribution",
+    "Exponential",
+    "GeneralPopulation",
+    "GeneralizedGamma",
+    "Gompertz",
+    "LogLogistic",
+    "LogNormal",
+    "MixtureCure",
+    "PiecewiseKM",
+    "ProportionalHazards",
+    "Weibull",
+    "excess_survival",
+    "in_years",
+    "load_life_table",
+    "make_distribution",
+]

@@ -1,0 +1,39 @@
+"""The project's own promises: the README's Quick start, the CLI and a clean lint."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from hecon.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_start_has_two_commands_and_ci_runs_the_second():
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## Quick start.*?```bash\n(.*?)```", readme, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert len(commands) == 2
+    assert "hecon run" in commands[0]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_cli_run_prints_results_table(capsys):
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    for strategy in ("SOC", "CAR T 2L", "CAR T 3L", "CAR T 4L+"):
+        assert strategy in out
+    assert "Incremental analysis" in out and "QALYs" in out
+
+
+def test_cli_help_and_module_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "hecon", "run", "--help"],
+                          capture_output=True, text=True, check=True)
+    assert "Run the default model" in proc.stdout
+
+
+def test_ruff_is_clean():
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout

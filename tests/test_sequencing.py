@@ -1,0 +1,175 @@
+import numpy as np
+import pytest
+from conftest import one_line_model
+
+import hecon
+from hecon import ParameterSet, evaluate, partitioned_survival
+from hecon.accrual import occupancy_weights
+from hecon.engine.sequencing import KERNELS, kernel_times, line_kernels, sequence_trace
+from hecon.survival import Exponential, Weibull
+
+NO_BG = Exponential(0.0)
+
+
+def one_line_closed_form_os(t, lam1, lam2, d):
+    return np.exp(-lam1 * t) + (1 - d) * lam1 / (lam2 - lam1) * (np.exp(-lam1 * t)
+                                                                 - np.exp(-lam2 * t))
+
+
+def stack(kernel_dicts):
+    """[[kernels of line l for strategy s]] → dict of (D, S, L, T+1)."""
+    return {k: np.stack([np.stack([kd[k] for kd in row], axis=1) for row in kernel_dicts],
+                        axis=1) for k in KERNELS}
+
+
+def test_one_line_without_attrition_equals_psm():
+    lam1, lam2, d, n, dt = 0.6, 1.2, 0.25, 20 * 52, 1 / 52
+    tau0, tau_half = kernel_times(n, dt, 0.0), kernel_times(n, dt, 0.5)
+    k, clipped = line_kernels(tau0, 1, pfs=Exponential(lam1), bg0=NO_BG, death_share=d)
+    pal = Exponential(lam2).survival(np.maximum(tau_half, 0))[None]
+    tr = sequence_trace(stack([[k]]), np.zeros((1, 1, 1)), pal[:, None], np.ones(n + 1))
+    t = np.arange(n + 1) * dt
+    np.testing.assert_allclose(tr.pf[0, 0, 0], np.exp(-lam1 * t), rtol=1e-12)
+    os_exact = one_line_closed_form_os(t, lam1, lam2, d)
+    np.testing.assert_allclose(tr.alive[0, 0], os_exact, atol=2e-5)
+    # the PSM built from the same PFS and the exact OS gives the same life-years
+    psm, _ = partitioned_survival(np.exp(-lam1 * t), os_exact)
+    w = occupancy_weights(n, dt, 0.03, "trapezoid")
+    assert tr.alive[0, 0] @ w == pytest.approx((1 - psm[:, 3]) @ w, rel=1e-4)
+    assert tr.palliative[0, 0] @ w == pytest.approx(psm[:, 2] @ w, rel=1e-3)
+    assert clipped[0] == 0.0
+
+
+def brute_force(kernels_by_line, p_next, pal_surv):
+    """Explicit double loop over entry and current cycle (the definition of the convolution)."""
+    T1 = kernels_by_line[0]["pf"].shape[-1]
+    flow = np.zeros(T1)
+    flow[0] = 1.0
+    alive = np.zeros(T1)
+    to_pal = np.zeros(T1)
+    for line, k in enumerate(kernels_by_line):
+        prog = np.zeros(T1)
+        for now in range(T1):
+            for entry in range(now + 1):
+                alive[now] += flow[entry] * (k["pf"][0, now - entry] + k["bridge"][0, now - entry])
+                prog[now] += flow[entry] * k["prog"][0, now - entry]
+        go = p_next[line] if line < len(kernels_by_line) - 1 else 0.0
+        to_pal += (1 - go) * prog
+        flow = go * prog
+    for now in range(T1):
+        for entry in range(now + 1):
+            alive[now] += to_pal[entry] * pal_surv[now - entry + 1]
+    return alive
+
+
+def test_fft_convolution_equals_explicit_loop():
+    n, dt = 80, 1 / 12
+    first, later = kernel_times(n, dt, 0.0), kernel_times(n, dt, 0.5)
+    lines = [
+        line_kernels(first, 1, pfs=Weibull(1.2, 1.5), bg0=NO_BG, death_share=0.2)[0],
+        line_kernels(later, 1, pfs=Weibull(0.8, 4.0), bg0=NO_BG, one_time=True, death_share=0.1,
+                     wait=0.13, p_not_infused=0.15, p_death_if_not_infused=0.3)[0],
+        line_kernels(later, 1, pfs=Exponential(1.5), bg0=NO_BG, death_share=0.4)[0],
+    ]
+    p_next = [0.8, 0.6, 0.0]
+    pal = Exponential(2.0).survival(np.maximum(later, 0.0))
+    tr = sequence_trace(stack([lines]), np.array(p_next)[None, None], pal[None, None],
+                        np.ones(n + 1))
+    np.testing.assert_allclose(tr.alive[0, 0], brute_force(lines, p_next, pal), atol=1e-12)
+
+
+def test_car_t_pathway_accounting():
+    n, dt = 52, 1 / 52
+    k, _ = line_kernels(kernel_times(n, dt, 0.0), 2, pfs=Exponential(0.3), bg0=NO_BG,
+                        one_time=True, wait=np.array([6 / 52, 10 / 52]),
+                        p_not_infused=np.array([0.15, 0.3]), p_death_if_not_infused=0.4)
+    np.testing.assert_allclose(k["treat"].sum(axis=1), [0.85, 0.7], rtol=1e-12)
+    dropout = k["death"][:, :11].sum(axis=1)  # before infusion only dropout deaths occur
+    np.testing.assert_allclose(dropout, [0.15 * 0.4, 0.3 * 0.4 * 10 / 10], rtol=1e-12)
+    np.testing.assert_allclose(k["bridge"][0, :6], 1 - 0.15 * np.arange(6) / 6, atol=1e-12)
+    assert k["bridge"][0, 6] == 0.0  # infused at the end of the wait
+    assert (k["on"] == 0).all()  # one-time therapy: no time on treatment after infusion
+    total = k["bridge"] + k["pf"] + np.cumsum(k["prog"] + k["death"], axis=1)
+    np.testing.assert_allclose(total, 1.0, atol=1e-12)  # mass is conserved
+
+
+def test_zero_disease_hazard_gives_life_table_survival():
+    model = one_line_model(pfs_rate=0.0, horizon=38.0, age=62.0, male=0.4)
+    tr = evaluate(model, ParameterSet.base(model), keep_trace=True).trace.isel(draw=0, strategy=0)
+    t = tr["years"].to_numpy()
+    bg = hecon.survival.GeneralPopulation(62.0, 0.4).survival(t)
+    np.testing.assert_allclose(1 - tr.sel(state="dead").to_numpy(), bg, rtol=1e-12)
+
+
+def test_no_hazard_below_background():
+    model = one_line_model(pfs_rate=0.001, pal_rate=0.001, death_share=0.5, horizon=38.0)
+    tr = evaluate(model, ParameterSet.base(model), keep_trace=True).trace.isel(draw=0, strategy=0)
+    alive = 1 - tr.sel(state="dead").to_numpy()
+    bg = hecon.survival.GeneralPopulation(61.0, 0.5).survival(tr["years"].to_numpy())
+    h = -np.diff(np.log(alive[alive > 1e-12]))
+    h_bg = -np.diff(np.log(bg[alive > 1e-12]))
+    assert (h >= h_bg - 1e-12).all()
+
+
+def test_seed_model_invariants(seed_model):
+    res = hecon.run(seed_model)
+    trace = res.trace
+    np.testing.assert_allclose(trace.sum("state"), 1.0, atol=1e-12)
+    assert float(trace.min()) >= 0.0
+    alive = 1 - trace.sel(state="dead")
+    assert (alive.diff("cycle") <= 1e-15).all()
+    first_pf = trace.sel(state=["2L bridging", "2L PF on-tx", "2L PF off-tx"]).sum("state")
+    assert (first_pf <= alive + 1e-15).all()  # OS ≥ PFS
+    assert (res.costs >= 0).all().all()
+    clin = res.clinical
+    np.testing.assert_allclose(clin["started 2L"], 1.0, rtol=1e-12)
+    assert (clin["started 3L"] < 1).all() and (clin["started 4L"] < clin["started 3L"]).all()
+    assert clin.loc["SOC", "infused CAR T"] == 0.0
+    assert clin.loc["CAR T 2L", "infused CAR T"] == pytest.approx(1 - 0.154, abs=0.01)
+    assert (res.effects["qaly"] < res.effects["ly"]).all()
+    assert res.effects.loc["SOC", "evlyg"] == pytest.approx(res.effects.loc["SOC", "qaly"])
+
+
+def test_icer_invariant_to_currency(seed_model):
+    base = hecon.run(seed_model).icer_table()
+    usd = {n: p.value * 0.79 for n, p in seed_model.parameters.items() if "USD" in p.unit}
+    scaled = hecon.run(seed_model.with_values(**usd)).icer_table()
+    assert list(scaled["status"]) == list(base["status"])
+    np.testing.assert_allclose(scaled["cost"], 0.79 * base["cost"], rtol=1e-12)
+    np.testing.assert_allclose(scaled["icer"], 0.79 * base["icer"], rtol=1e-12)
+
+
+def test_draws_are_vectorized_consistently(seed_model):
+    hrs = np.array([1.0, 1.4, 2.0])
+    base = ParameterSet.base(seed_model)
+    values = {k: np.repeat(v, 3) for k, v in base.values.items()}
+    values["hr_cart_3l_vs_2l"] = hrs
+    batch = evaluate(seed_model, ParameterSet(values, 3))
+    for d, hr in enumerate(hrs):
+        varied = seed_model.with_values(hr_cart_3l_vs_2l=hr)
+        single = evaluate(varied, ParameterSet.base(varied))
+        np.testing.assert_allclose(batch.costs.isel(draw=d), single.costs.isel(draw=0),
+                                   rtol=1e-10)
+        np.testing.assert_allclose(batch.effects.isel(draw=d), single.effects.isel(draw=0),
+                                   rtol=1e-10)
+    assert batch.effects.sel(strategy="CAR T 3L", measure="qaly").diff("draw").max() < 0
+
+
+def test_threshold_price_sets_icer_to_wtp(seed_model):
+    model = seed_model
+    price = hecon.threshold_price(model, "cilta_cel_price", "CAR T 4L+", "SOC", 150_000)
+    s = hecon.run(model.with_values(cilta_cel_price=price)).summary()
+    icer = (s.at["CAR T 4L+", "cost"] - s.at["SOC", "cost"]) / (s.at["CAR T 4L+", "qaly"]
+                                                               - s.at["SOC", "qaly"])
+    assert icer == pytest.approx(150_000, rel=1e-6)
+    assert price > 0
+
+
+def test_drug_costs_follow_time_on_treatment():
+    model = one_line_model(pfs_rate=0.5, death_share=1.0, discount_costs=0.0,
+                           discount_outcomes=0.0)
+    res = hecon.run(model)
+    # exponential PFS, treat to progression: E[time on treatment] = (1 - e^{-λH})/λ years
+    expected = 1000 * 12 * (1 - np.exp(-0.5 * 20)) / 0.5
+    assert res.costs.loc["A", "drugs"] == pytest.approx(expected, rel=1e-4)
+    assert res.effects.loc["A", "on_tx_years"] == pytest.approx(expected / 12000, rel=1e-4)
