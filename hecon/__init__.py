@@ -6,6 +6,7 @@ from .cea import icer_table, net_benefit, net_health_benefit, threshold_price
 from .engine.markov import cohort_trace
 from .engine.psm import partitioned_survival
 from .evaluate import evaluate
+from .io.workbook_in import load_workbook
 from .model import (
     AdverseEvent,
     CarTPathway,
@@ -39,6 +40,7 @@ __all__ = [
     "cohort_trace",
     "evaluate",
     "icer_table",
+    "load_workbook",
     "net_benefit",
     "net_health_benefit",
     "partitioned_survival",

@@ -68,6 +68,15 @@ class Results:
         return pd.DataFrame(nmb.T, index=s.index, columns=pd.Index(wtp, name="wtp"))
 
 
+    def to_workbook(self, path, *, force: bool = False, input_path=None,
+                    scenario: str | None = None):
+        """Write the payer-format results workbook (see :mod:`hecon.io.workbook_out`)."""
+        from .io.workbook_out import write_results_workbook
+
+        return write_results_workbook(self, path, force=force, input_path=input_path,
+                                      scenario=scenario)
+
+
 def run(model: Model) -> Results:
     """Deterministic run of ``model`` at its base-case values."""
     return Results(model, evaluate(model, ParameterSet.base(model), keep_trace=True))

@@ -19,8 +19,10 @@ def test_quick_start_has_two_commands_and_ci_runs_the_second():
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
 
 
-def test_cli_run_prints_results_table(capsys):
+def test_cli_run_prints_results_table(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["run"]) == 0
+    assert len(list((tmp_path / "reports").glob("cilta_cel_mm-results-*.xlsx"))) == 1
     out = capsys.readouterr().out
     for strategy in ("SOC", "CAR T 2L", "CAR T 3L", "CAR T 4L+"):
         assert strategy in out
@@ -30,7 +32,7 @@ def test_cli_run_prints_results_table(capsys):
 def test_cli_help_and_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "hecon", "run", "--help"],
                           capture_output=True, text=True, check=True)
-    assert "Run the default model" in proc.stdout
+    assert "Run the model of an input workbook" in proc.stdout
 
 
 def test_ruff_is_clean():

@@ -1,0 +1,85 @@
+"""The payer results workbook: sheets, formats, charts, and the values as a real spreadsheet
+program reads them (LibreOffice, headless)."""
+
+import csv
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import hecon
+from hecon.examples import cilta_cel_sequencing
+
+SHEETS = ["Cover", "Summary", "Costs", "Clinical", "Traces", "Survival", "Inputs", "Methods"]
+
+
+@pytest.fixture(scope="module")
+def results():
+    return hecon.run(cilta_cel_sequencing())
+
+
+@pytest.fixture(scope="module")
+def workbook(results, tmp_path_factory) -> Path:
+    return results.to_workbook(tmp_path_factory.mktemp("out") / "results.xlsx")
+
+
+def test_sheets_formats_and_charts(workbook, results):
+    wb = openpyxl.load_workbook(workbook)
+    assert wb.sheetnames == SHEETS
+    summary = wb["Summary"]
+    assert summary.freeze_panes == "A2"
+    assert summary["B2"].number_format == '"$"#,##0' and isinstance(summary["B2"].value, float)
+    assert summary["D2"].number_format == "0.000"
+    assert len(wb["Traces"]._charts) == 1 and len(wb["Survival"]._charts) == 1
+    costs = wb["Costs"]
+    total_row = [r for r in costs.iter_rows(values_only=True) if r[0] == "Total"][0]
+    assert list(total_row[1:]) == pytest.approx(list(results.costs["total"]), rel=1e-12)
+    statuses = [r[6] for r in summary.iter_rows(values_only=True) if r[6] in
+                ("reference", "non-dominated", "dominated", "extendedly dominated")]
+    assert len(statuses) == 4
+    methods = " ".join(c.value for c in wb["Methods"]["A"] if c.value)
+    assert "3.0%" in methods and "trapezoid" in methods
+
+
+def test_traces_sum_to_one_per_strategy(workbook):
+    ws = openpyxl.load_workbook(workbook, read_only=True)["Traces"]
+    rows = ws.iter_rows(values_only=True)
+    header = next(rows)
+    groups = ("CAR T pathway", "PF on treatment", "PF treatment-free", "palliative", "dead")
+    first = [header.index(f"SOC: {g}") for g in groups]
+    for k, row in enumerate(rows):
+        assert sum(row[i] for i in first) == pytest.approx(1.0, abs=1e-12)
+        if k > 50:
+            break
+
+
+def _soffice() -> str:
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) is required in CI; .ci/run installs it")
+        pytest.skip("LibreOffice not installed here (.ci/run installs it)")
+    return exe
+
+
+def test_libreoffice_reads_the_summary_values(workbook, results, tmp_path):
+    """Convert the Summary sheet (sheet 2) headlessly to CSV and compare with hecon."""
+    exe = _soffice()
+    options = "44,34,UTF8,1,,0,false,true,false,false,false,2"  # last token: sheet number
+    subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", f"csv:Text - txt - csv (StarCalc):{options}",
+                    "--outdir", str(tmp_path), str(workbook)],
+                   check=True, capture_output=True, timeout=180)
+    (csv_path,) = tmp_path.glob("*Summary*.csv")
+    rows = list(csv.reader(csv_path.open()))
+    assert rows[0][:4] == ["Strategy", "Total cost", "LYs", "QALYs"]
+    summary = results.summary()
+    for row in rows[1:5]:
+        name = row[0]
+        assert float(row[1]) == pytest.approx(summary.at[name, "cost"], rel=1e-12)
+        assert float(row[2]) == pytest.approx(summary.at[name, "ly"], rel=1e-12)
+        assert float(row[3]) == pytest.approx(summary.at[name, "qaly"], rel=1e-12)
+        assert float(row[4]) == pytest.approx(summary.at[name, "evlyg"], rel=1e-12)
