@@ -10,9 +10,14 @@ import xarray as xr
 
 from .accrual import event_weights, occupancy_weights
 from .curves import background, build_curve
-from .engine.sequencing import KERNELS, SequenceTrace, kernel_times, line_kernels, sequence_trace
+from .engine.sequencing import (
+    LineSeries,
+    excess_on_grid,
+    kernel_times,
+    line_kernels,
+    run_strategy,
+)
 from .model import Model, ParameterSet, Regimen
-from .survival import excess_survival
 from .toxicity import toxicity_profiles
 
 MONTHS_PER_YEAR = 12.0
@@ -59,6 +64,43 @@ def _utility_factor(model: Model, t: np.ndarray) -> np.ndarray:
     return norms[idx] / start
 
 
+def _drug(reg: Regimen, ps: ParameterSet, tau: np.ndarray, on_kernel: np.ndarray | None,
+          pf_kernel: np.ndarray) -> np.ndarray:
+    """Drug cost per year on treatment: a rate (D, 1) when the schedule is one price from the
+    start, else the kernel on-treatment × rate(τ) (D, T+1) for a schedule that changes."""
+    if len(reg.drug_cost) == 1 and reg.drug_cost[0][0] == 0:
+        return ps[reg.drug_cost[0][1]][:, None] * MONTHS_PER_YEAR
+    on = pf_kernel if on_kernel is None else on_kernel
+    return on * _drug_rate(reg, ps, tau)
+
+
+@dataclass
+class _Weights:
+    """Weights of a calendar-time series (all-cause: background survival folded in)."""
+
+    cost: np.ndarray  # occupancy, cost discounting
+    out: np.ndarray  # occupancy, outcome discounting
+    undiscounted: np.ndarray  # occupancy, no discounting
+    cost_event: np.ndarray  # flows, cost discounting
+    out_event: np.ndarray  # flows, outcome discounting
+    count: np.ndarray  # flows, counted (background only)
+    background: np.ndarray  # S_bg(t_k): excess world → all-cause occupancy
+    death_event: np.ndarray  # flows of all-cause deaths (no background factor)
+
+
+def _weights(model: Model, s_bg: np.ndarray, dt: float, n_cycles: int) -> _Weights:
+    st = model.settings
+    g_flow = np.concatenate([[1.0], np.sqrt(s_bg[:-1] * s_bg[1:])])
+    ec = event_weights(n_cycles, dt, st.discount_costs)
+    return _Weights(
+        cost=occupancy_weights(n_cycles, dt, st.discount_costs, st.half_cycle) * s_bg,
+        out=occupancy_weights(n_cycles, dt, st.discount_outcomes, st.half_cycle) * s_bg,
+        undiscounted=occupancy_weights(n_cycles, dt, 0.0, st.half_cycle) * s_bg,
+        cost_event=ec * g_flow,
+        out_event=event_weights(n_cycles, dt, st.discount_outcomes) * g_flow,
+        count=g_flow, background=s_bg, death_event=ec)
+
+
 def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evaluation:
     """Evaluate every strategy of ``model`` for every draw of ``ps``."""
     n_cycles, dt = _grid_shape(model)
@@ -68,14 +110,8 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     bg = background(model)
     tox = toxicity_profiles(model, ps)
     t = np.arange(T1) * dt
-
-    names = (*KERNELS, "drug")
-    kern = {k: np.zeros((D, S, L, T1)) for k in names}
-    p_next = np.zeros((D, S, L))
-    clip = np.zeros((D, S, L))
-    per_line = {k: np.zeros((D, S, L)) for k in (
-        "utility", "bridging_utility", "admin", "monitoring", "start", "apheresis", "bridging",
-        "infusion", "tox_cost", "tox_qaly", "is_car_t")}
+    w = _weights(model, bg.survival(t), dt, n_cycles)
+    age_factor = _utility_factor(model, t)
     curve_cache: dict[str, object] = {}
 
     def curve(name):
@@ -83,7 +119,15 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
             curve_cache[name] = build_curve(model, name, ps, bg)
         return curve_cache[name]
 
+    pal_tau = kernel_times(n_cycles, dt, 0.5)
+    pal_ex = excess_on_grid(curve(model.palliative.survival), bg,
+                            np.broadcast_to(np.maximum(pal_tau, 0.0), (D, pal_tau.size)))
+    pal_exits = pal_ex[:, :-1] - pal_ex[:, 1:]
+    clip = np.zeros((D, S, L))
+    totals: list[dict[str, dict[str, np.ndarray]]] = []
+    series_by_strategy = []
     for s, strat in enumerate(strategies):
+        kernels, drugs, regs = [], [], []
         for line_no, line in enumerate(strat.lines):
             try:
                 reg = model.regimens[line.regimen]
@@ -92,7 +136,6 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
                                  f"{line.regimen!r}") from None
             tau = kernel_times(n_cycles, dt, 0.0 if line_no == 0 else 0.5)
             cart = reg.car_t
-            prof = tox[reg.name]
             k, clip[:, s, line_no] = line_kernels(
                 tau, D, pfs=curve(reg.pfs), bg0=bg,
                 ttd=None if reg.ttd is None else curve(reg.ttd), one_time=reg.one_time,
@@ -100,128 +143,146 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
                 wait=0.0 if cart is None else ps[cart.months_to_infusion] / MONTHS_PER_YEAR,
                 p_not_infused=0.0 if cart is None else ps[cart.p_not_infused],
                 p_death_if_not_infused=0.0 if cart is None else ps[cart.p_death_if_not_infused],
-                excess_death=prof.excess_death)
-            for name in KERNELS:
-                kern[name][:, s, line_no] = k[name]
-            kern["drug"][:, s, line_no] = k["on"] * _drug_rate(reg, ps, tau[1:])
-            p_next[:, s, line_no] = ps[line.p_next]
-            pl = per_line
-            pl["utility"][:, s, line_no] = ps[reg.utility]
-            pl["admin"][:, s, line_no] = ps[reg.admin_cost] * MONTHS_PER_YEAR
-            pl["monitoring"][:, s, line_no] = ps[reg.monitoring_cost] * MONTHS_PER_YEAR
-            pl["start"][:, s, line_no] = ps[reg.start_cost]
-            pl["tox_cost"][:, s, line_no] = prof.cost
-            pl["tox_qaly"][:, s, line_no] = prof.qaly_loss
-            if cart is not None:
-                pl["is_car_t"][:, s, line_no] = 1.0
-                pl["bridging_utility"][:, s, line_no] = ps[cart.bridging_utility]
-                pl["apheresis"][:, s, line_no] = ps[cart.apheresis_cost]
-                pl["bridging"][:, s, line_no] = ps[cart.bridging_cost] * MONTHS_PER_YEAR
-                pl["infusion"][:, s, line_no] = ps[cart.product_price] + ps[cart.infusion_cost]
-
-    pal_tau = np.maximum(kernel_times(n_cycles, dt, 0.5), 0.0)
-    pal = curve(model.palliative.survival)
-    pal_ex = excess_survival(pal._survival(np.broadcast_to(pal_tau, (D, pal_tau.size)), 1),
-                             bg.survival(pal_tau))
-    pal_ex = np.broadcast_to(pal_ex[:, None, :], (D, S, pal_tau.size))
-    tr = sequence_trace(kern, p_next, pal_ex, bg.survival(t))
-    ev = _value(model, ps, tr, per_line, tox, dt, n_cycles)
+                excess_death=tox[reg.name].excess_death)
+            kernels.append(k)
+            drugs.append(_drug(reg, ps, tau[1:], k.on, k.pf))
+            regs.append(reg)
+        p_next = [ps[line.p_next] for line in strat.lines]
+        lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_exits)
+        series_by_strategy.append((lines, palliative))
+        totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor))
+    _add_evlyg(totals, [tot.pop("_series") for tot in totals], w)
+    ev = _stack(model, ps, totals)
     coords = {"draw": np.arange(D), "strategy": model.strategy_names}
     clipping = xr.DataArray(clip, dims=("draw", "strategy", "line"),
                             coords={**coords, "line": np.arange(1, L + 1)})
-    trace = _trace_array(tr, coords, t, model) if keep_trace else None
+    trace = _trace_array(model, series_by_strategy, w.background, coords, t) if keep_trace \
+        else None
     return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, trace)
 
 
-def _value(model: Model, ps: ParameterSet, tr: SequenceTrace, per_line: dict[str, np.ndarray],
-           tox, dt: float, n_cycles: int) -> dict[str, xr.DataArray]:
-    st = model.settings
-    wc = occupancy_weights(n_cycles, dt, st.discount_costs, st.half_cycle)
-    wo = occupancy_weights(n_cycles, dt, st.discount_outcomes, st.half_cycle)
-    w0 = occupancy_weights(n_cycles, dt, 0.0, st.half_cycle)
-    ec = event_weights(n_cycles, dt, st.discount_costs)
-    eo = event_weights(n_cycles, dt, st.discount_outcomes)
-    pl = per_line
-    drug = tr.extra["drug"] @ wc
-    pal = model.palliative
-    costs = {
-        "car_t": (pl["apheresis"] * (tr.entries @ ec) + pl["bridging"] * (tr.bridge @ wc)
-                  + pl["infusion"] * (tr.treat @ ec)).sum(-1),
-        "drugs": drug[..., 0],
-        "subsequent_drugs": drug[..., 1:].sum(-1),
-        "administration": (pl["admin"] * (tr.on @ wc) + pl["start"] * (tr.entries @ ec)).sum(-1),
-        "monitoring": (pl["monitoring"] * (tr.pf @ wc)).sum(-1),
-        "toxicity": (pl["tox_cost"] * (tr.treat @ ec)).sum(-1),
-        "palliative_care": ps[pal.cost][:, None] * MONTHS_PER_YEAR * (tr.palliative @ wc),
-        "terminal_care": ps[model.terminal_care_cost][:, None] * (tr.deaths @ ec),
-    }
-    gain = ps[model.tf_utility_gain][:, None, None, None]
-    u = pl["utility"][..., None]
-    t = np.arange(n_cycles + 1) * dt
-    q_rate = ((u * tr.on + (u + gain) * tr.off + pl["bridging_utility"][..., None] * tr.bridge)
-              .sum(axis=2) + ps[pal.utility][:, None, None] * tr.palliative)
-    q_rate = q_rate * _utility_factor(model, t)
-    ae_loss = (pl["tox_qaly"] * (tr.treat @ eo)).sum(-1)
-    # evLYG (ICER): survivors beyond the comparator's are valued at the comparator's first-line
-    # utility; QALYs of patients who would be alive anyway are counted as usual
-    alive_ref = tr.alive[:, :1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shared = np.where(tr.alive > 0, np.minimum(1.0, alive_ref / tr.alive), 0.0)
-    u_ref = pl["utility"][:, 0, 0][:, None, None]
-    ev_rate = q_rate * shared + u_ref * np.maximum(tr.alive - alive_ref, 0.0)
-    first_pf = tr.pf[:, :, 0] + tr.bridge[:, :, 0]
-    off_all = tr.off.sum(axis=2)
-    effects = {
-        "ly": tr.alive @ wo,
-        "qaly": q_rate @ wo - ae_loss,
-        "evlyg": ev_rate @ wo - ae_loss,
-        "pf_years": first_pf @ wo,
-        "tf_years": off_all @ wo,
-        "on_tx_years": tr.on.sum(axis=2) @ wo,
-        "palliative_years": tr.palliative @ wo,
-    }
-    clinical = {"life_expectancy": tr.alive @ w0, "pf_years_undiscounted": first_pf @ w0,
-                "tf_years_undiscounted": off_all @ w0}
-    started = tr.entries.sum(-1)
-    treated = tr.treat.sum(-1)
-    for line in range(started.shape[-1]):
-        clinical[f"started {st.line_label(line)}"] = started[..., line]
-    clinical["infused CAR T"] = (pl["is_car_t"] * treated).sum(-1)
-    for label, per_treated in _event_rates(model, tox, started.shape).items():
-        clinical[label] = (per_treated * treated).sum(-1)
-    strategies = model.strategy_names
+def dsum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Σ_k x[..., k] w[k], summed row by row (no BLAS), so that a draw's total does not depend
+    on how many draws share the array: PSA results are bit-identical across chunk sizes."""
+    return (x * w).sum(axis=-1)
+
+
+def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: list[LineSeries],
+                    palliative: np.ndarray, tox, w: _Weights, age_factor: np.ndarray) -> dict:
+    """Totals of one strategy (arrays (D,)): costs by category, effects, clinical counts; and
+    the all-cause alive and QALY-rate series that evLYG compares across strategies."""
     D = ps.n_draws
+    zero = np.zeros(D)
+    costs = dict.fromkeys(COST_CATEGORIES, zero)
+    gain = ps[model.tf_utility_gain][:, None]
+    alive = palliative.copy()
+    q_rate = ps[model.palliative.utility][:, None] * palliative
+    ae_loss = zero
+    tf = on_tx = tf0 = zero
+    clinical: dict[str, np.ndarray] = {}
+    for line_no, (reg, ls) in enumerate(zip(regs, lines, strict=True)):
+        prof = tox[reg.name]
+        cart = reg.car_t
+        off = ls.pf - ls.on
+        treated = dsum(ls.treat, w.cost_event)
+        entries_cost = dsum(ls.entries, w.cost_event)
+        on_cost = dsum(ls.on, w.cost)
+        drug = dsum(ls.drug, w.cost)
+        costs = costs | {
+            "drugs" if line_no == 0 else "subsequent_drugs":
+                costs["drugs" if line_no == 0 else "subsequent_drugs"] + drug,
+            "administration": costs["administration"]
+                + ps[reg.admin_cost] * MONTHS_PER_YEAR * on_cost
+                + ps[reg.start_cost] * entries_cost,
+            "monitoring": costs["monitoring"]
+                + ps[reg.monitoring_cost] * MONTHS_PER_YEAR * dsum(ls.pf, w.cost),
+            "toxicity": costs["toxicity"] + prof.cost * treated,
+        }
+        u = ps[reg.utility][:, None]
+        line_q = u * ls.on + (u + gain) * off
+        if cart is not None:
+            costs["car_t"] = (costs["car_t"] + ps[cart.apheresis_cost] * entries_cost
+                              + ps[cart.bridging_cost] * MONTHS_PER_YEAR * dsum(ls.bridge, w.cost)
+                              + (ps[cart.product_price] + ps[cart.infusion_cost]) * treated)
+            line_q = line_q + ps[cart.bridging_utility][:, None] * ls.bridge
+        alive = alive + ls.pf + ls.bridge
+        q_rate = q_rate + line_q
+        ae_loss = ae_loss + prof.qaly_loss * dsum(ls.treat, w.out_event)
+        tf = tf + dsum(off, w.out)
+        tf0 = tf0 + dsum(off, w.undiscounted)
+        on_tx = on_tx + dsum(ls.on, w.out)
+        clinical[f"started {model.settings.line_label(line_no)}"] = dsum(ls.entries, w.count)
+        n_treated = dsum(ls.treat, w.count)
+        if cart is not None:
+            clinical["infused CAR T"] = clinical.get("infused CAR T", zero) + n_treated
+        for label, rate in prof.events.items():
+            clinical[label] = clinical.get(label, zero) + rate * n_treated
+    alive_all = alive * w.background
+    deaths = np.concatenate([np.zeros((D, 1)), -np.diff(alive_all, axis=-1)], axis=-1)
+    costs["palliative_care"] = ps[model.palliative.cost] * MONTHS_PER_YEAR * dsum(palliative,
+                                                                                  w.cost)
+    costs["terminal_care"] = ps[model.terminal_care_cost] * dsum(np.maximum(deaths, 0.0),
+                                                                 w.death_event)
+    q_rate = q_rate * age_factor
+    first = lines[0]
+    effects = {
+        "ly": dsum(alive, w.out),
+        "qaly": dsum(q_rate, w.out) - ae_loss,
+        "evlyg": zero,  # filled across strategies by _add_evlyg
+        "pf_years": dsum(first.pf + first.bridge, w.out),
+        "tf_years": tf, "on_tx_years": on_tx,
+        "palliative_years": dsum(palliative, w.out),
+    }
+    clinical = {"life_expectancy": dsum(alive, w.undiscounted),
+                "pf_years_undiscounted": dsum(first.pf + first.bridge, w.undiscounted),
+                "tf_years_undiscounted": tf0, **clinical}
+    return {"costs": costs, "effects": effects, "clinical": clinical,
+            "_series": (alive, q_rate, ae_loss, ps[regs[0].utility])}
 
-    def stack(d: dict, dim: str) -> xr.DataArray:
-        return xr.DataArray(np.stack([d[k] for k in d], axis=-1), dims=("draw", "strategy", dim),
-                            coords={"draw": np.arange(D), "strategy": strategies, dim: list(d)})
 
-    return {"costs": stack(costs, "category"), "effects": stack(effects, "measure"),
-            "clinical": stack(clinical, "item")}
-
-
-def _event_rates(model: Model, tox, shape) -> dict[str, np.ndarray]:
-    """Expected episodes per treated patient, by event label, for every (draw, strategy, line)."""
-    out: dict[str, np.ndarray] = {}
-    for s, strat in enumerate(model.strategies):
-        for line_no, line in enumerate(strat.lines):
-            for label, rate in tox[line.regimen].events.items():
-                arr = out.setdefault(label, np.zeros(shape))
-                arr[:, s, line_no] = rate
-    return out
+def _add_evlyg(totals: list[dict], series: list, w: _Weights) -> None:
+    """evLYG (ICER): survivors beyond the reference strategy's (the first) are valued at its
+    first-line utility; QALYs of patients who would be alive anyway are counted as usual.
+    (Series are in the excess world: the background factor is common to all strategies.)"""
+    alive_ref, _, _, u_ref = series[0]
+    for tot, (alive, q_rate, ae_loss, _) in zip(totals, series, strict=True):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shared = np.where(alive > 0, np.minimum(1.0, alive_ref / alive), 0.0)
+        rate = q_rate * shared + u_ref[:, None] * np.maximum(alive - alive_ref, 0.0)
+        tot["effects"]["evlyg"] = dsum(rate, w.out) - ae_loss
 
 
-def _trace_array(tr: SequenceTrace, coords: dict, t: np.ndarray, model: Model) -> xr.DataArray:
-    """State occupancy (draw, strategy, cycle, state) with readable state names."""
-    labels = model.settings.line_label
-    L = tr.pf.shape[2]
-    parts, names = [], []
-    for line in range(L):
-        for name, arr in (("bridging", tr.bridge), ("PF on-tx", tr.on), ("PF off-tx", tr.off)):
-            parts.append(arr[:, :, line])
-            names.append(f"{labels(line)} {name}")
-    parts += [tr.palliative, 1.0 - tr.alive]
-    names += ["palliative", "dead"]
-    return xr.DataArray(np.stack(parts, axis=-1), dims=("draw", "strategy", "cycle", "state"),
+def _stack(model: Model, ps: ParameterSet, totals: list[dict]) -> dict[str, xr.DataArray]:
+    """Per-strategy dicts of (D,) arrays → DataArrays (draw, strategy, category/measure/item)."""
+    items = list(dict.fromkeys(k for tot in totals for k in tot["clinical"]))
+    zero = np.zeros(ps.n_draws)
+    coords = {"draw": np.arange(ps.n_draws), "strategy": model.strategy_names}
+
+    def stack(key: str, dim: str, names) -> xr.DataArray:
+        data = np.stack([np.stack([tot[key].get(n, zero) for n in names], axis=-1)
+                         for tot in totals], axis=1)
+        return xr.DataArray(data, dims=("draw", "strategy", dim), coords={**coords, dim: names})
+
+    return {"costs": stack("costs", "category", list(COST_CATEGORIES)),
+            "effects": stack("effects", "measure", list(EFFECTS)),
+            "clinical": stack("clinical", "item", items)}
+
+
+def _trace_array(model: Model, series_by_strategy, s_bg: np.ndarray, coords: dict,
+                 t: np.ndarray) -> xr.DataArray:
+    """All-cause state occupancy (draw, strategy, cycle, state) with readable state names."""
+    L = max(len(lines) for lines, _ in series_by_strategy)
+    names = [f"{model.settings.line_label(line)} {state}" for line in range(L)
+             for state in ("bridging", "PF on-tx", "PF off-tx")] + ["palliative", "dead"]
+    D, T1 = series_by_strategy[0][1].shape
+    data = np.zeros((D, len(series_by_strategy), T1, len(names)))
+    for s, (lines, palliative) in enumerate(series_by_strategy):
+        for line, ls in enumerate(lines):
+            data[:, s, :, 3 * line:3 * line + 3] = np.stack([ls.bridge, ls.on, ls.pf - ls.on],
+                                                            axis=-1)
+        data[:, s, :, -2] = palliative
+        data[:, s] *= s_bg[:, None]
+        data[:, s, :, -1] = 1.0 - data[:, s, :, :-1].sum(axis=-1)
+    return xr.DataArray(data, dims=("draw", "strategy", "cycle", "state"),
                         coords={**coords, "cycle": np.arange(t.size), "state": names,
                                 "years": ("cycle", t)})

@@ -202,6 +202,9 @@ class Model:
     #: named scenarios: (target, value) overrides, target "parameter", "Settings:key" or
     #: "Sheet:row.column" (see hecon.io.tables)
     scenarios: dict[str, tuple[tuple[str, object], ...]] = field(default_factory=dict)
+    #: correlated parameters drawn jointly (multivariate normal): group → (members, covariance)
+    covariance: dict[str, tuple[tuple[str, ...], tuple[tuple[float, ...], ...]]] = field(
+        default_factory=dict)
 
     def with_values(self, **values: float) -> Model:
         """A copy with some parameters' base values replaced (for DSA, scenarios, thresholds)."""

@@ -5,7 +5,7 @@ from conftest import one_line_model
 import hecon
 from hecon import ParameterSet, evaluate, partitioned_survival
 from hecon.accrual import occupancy_weights
-from hecon.engine.sequencing import KERNELS, kernel_times, line_kernels, sequence_trace
+from hecon.engine.sequencing import kernel_times, line_kernels, run_strategy
 from hecon.survival import Exponential, Weibull
 
 NO_BG = Exponential(0.0)
@@ -16,44 +16,55 @@ def one_line_closed_form_os(t, lam1, lam2, d):
                                                                  - np.exp(-lam2 * t))
 
 
-def stack(kernel_dicts):
-    """[[kernels of line l for strategy s]] → dict of (D, S, L, T+1)."""
-    return {k: np.stack([np.stack([kd[k] for kd in row], axis=1) for row in kernel_dicts],
-                        axis=1) for k in KERNELS}
+def pal_exits(dist, n, dt):
+    s = dist.survival(np.maximum(kernel_times(n, dt, 0.5), 0.0))[None]
+    return s[:, :-1] - s[:, 1:]
+
+
+def alive_of(lines, palliative):
+    return palliative + sum(ls.pf + ls.bridge for ls in lines)
 
 
 def test_one_line_without_attrition_equals_psm():
     lam1, lam2, d, n, dt = 0.6, 1.2, 0.25, 20 * 52, 1 / 52
-    tau0, tau_half = kernel_times(n, dt, 0.0), kernel_times(n, dt, 0.5)
-    k, clipped = line_kernels(tau0, 1, pfs=Exponential(lam1), bg0=NO_BG, death_share=d)
-    pal = Exponential(lam2).survival(np.maximum(tau_half, 0))[None]
-    tr = sequence_trace(stack([[k]]), np.zeros((1, 1, 1)), pal[:, None], np.ones(n + 1))
+    k, clipped = line_kernels(kernel_times(n, dt, 0.0), 1, pfs=Exponential(lam1), bg0=NO_BG,
+                              death_share=d)
+    lines, _, pal = run_strategy([k], [np.zeros((1, 1))], [np.zeros(1)],
+                                 pal_exits(Exponential(lam2), n, dt))
     t = np.arange(n + 1) * dt
-    np.testing.assert_allclose(tr.pf[0, 0, 0], np.exp(-lam1 * t), rtol=1e-12)
+    np.testing.assert_allclose(lines[0].pf[0], np.exp(-lam1 * t), rtol=1e-12)
     os_exact = one_line_closed_form_os(t, lam1, lam2, d)
-    np.testing.assert_allclose(tr.alive[0, 0], os_exact, atol=2e-5)
+    alive = alive_of(lines, pal)[0]
+    np.testing.assert_allclose(alive, os_exact, atol=2e-5)
     # the PSM built from the same PFS and the exact OS gives the same life-years
     psm, _ = partitioned_survival(np.exp(-lam1 * t), os_exact)
     w = occupancy_weights(n, dt, 0.03, "trapezoid")
-    assert tr.alive[0, 0] @ w == pytest.approx((1 - psm[:, 3]) @ w, rel=1e-4)
-    assert tr.palliative[0, 0] @ w == pytest.approx(psm[:, 2] @ w, rel=1e-3)
+    assert alive @ w == pytest.approx((1 - psm[:, 3]) @ w, rel=1e-4)
+    assert pal[0] @ w == pytest.approx(psm[:, 2] @ w, rel=1e-3)
     assert clipped[0] == 0.0
 
 
-def brute_force(kernels_by_line, p_next, pal_surv):
-    """Explicit double loop over entry and current cycle (the definition of the convolution)."""
-    T1 = kernels_by_line[0]["pf"].shape[-1]
+def brute_force(kernels, p_next, pal_surv):
+    """Explicit double loop over entry and current cycle (the definition of the semi-Markov
+    model): occupancy of a cohort entering at e is the kernel at k − e."""
+    T1 = kernels[0].pf.shape[-1]
+
+    def full(x):
+        return np.concatenate([x[0], np.zeros(T1 - x.shape[-1])])
+
     flow = np.zeros(T1)
     flow[0] = 1.0
     alive = np.zeros(T1)
     to_pal = np.zeros(T1)
-    for line, k in enumerate(kernels_by_line):
+    for line, k in enumerate(kernels):
+        exits, dropout, bridge = full(k.exits), full(k.dropout), full(k.bridge)
+        prog_kernel = (1 - k.death_share[0, 0]) * exits + (1 - k.p_death_dropout[0, 0]) * dropout
         prog = np.zeros(T1)
         for now in range(T1):
             for entry in range(now + 1):
-                alive[now] += flow[entry] * (k["pf"][0, now - entry] + k["bridge"][0, now - entry])
-                prog[now] += flow[entry] * k["prog"][0, now - entry]
-        go = p_next[line] if line < len(kernels_by_line) - 1 else 0.0
+                alive[now] += flow[entry] * (k.pf[0, now - entry] + bridge[now - entry])
+                prog[now] += flow[entry] * prog_kernel[now - entry]
+        go = p_next[line] if line < len(kernels) - 1 else 0.0
         to_pal += (1 - go) * prog
         flow = go * prog
     for now in range(T1):
@@ -65,17 +76,20 @@ def brute_force(kernels_by_line, p_next, pal_surv):
 def test_fft_convolution_equals_explicit_loop():
     n, dt = 80, 1 / 12
     first, later = kernel_times(n, dt, 0.0), kernel_times(n, dt, 0.5)
-    lines = [
+    kernels = [
         line_kernels(first, 1, pfs=Weibull(1.2, 1.5), bg0=NO_BG, death_share=0.2)[0],
-        line_kernels(later, 1, pfs=Weibull(0.8, 4.0), bg0=NO_BG, one_time=True, death_share=0.1,
-                     wait=0.13, p_not_infused=0.15, p_death_if_not_infused=0.3)[0],
+        line_kernels(later, 1, pfs=Weibull(0.8, 4.0), bg0=NO_BG, one_time=True,
+                     death_share=0.1, wait=0.13, p_not_infused=0.15,
+                     p_death_if_not_infused=0.3)[0],
         line_kernels(later, 1, pfs=Exponential(1.5), bg0=NO_BG, death_share=0.4)[0],
     ]
     p_next = [0.8, 0.6, 0.0]
     pal = Exponential(2.0).survival(np.maximum(later, 0.0))
-    tr = sequence_trace(stack([lines]), np.array(p_next)[None, None], pal[None, None],
-                        np.ones(n + 1))
-    np.testing.assert_allclose(tr.alive[0, 0], brute_force(lines, p_next, pal), atol=1e-12)
+    lines, _, palliative = run_strategy(kernels, [np.zeros((1, 1))] * 3,
+                                        [np.array([p]) for p in p_next],
+                                        (pal[:-1] - pal[1:])[None])
+    np.testing.assert_allclose(alive_of(lines, palliative)[0],
+                               brute_force(kernels, p_next, pal), atol=1e-12)
 
 
 def test_car_t_pathway_accounting():
@@ -83,14 +97,20 @@ def test_car_t_pathway_accounting():
     k, _ = line_kernels(kernel_times(n, dt, 0.0), 2, pfs=Exponential(0.3), bg0=NO_BG,
                         one_time=True, wait=np.array([6 / 52, 10 / 52]),
                         p_not_infused=np.array([0.15, 0.3]), p_death_if_not_infused=0.4)
-    np.testing.assert_allclose(k["treat"].sum(axis=1), [0.85, 0.7], rtol=1e-12)
-    dropout = k["death"][:, :11].sum(axis=1)  # before infusion only dropout deaths occur
-    np.testing.assert_allclose(dropout, [0.15 * 0.4, 0.3 * 0.4 * 10 / 10], rtol=1e-12)
-    np.testing.assert_allclose(k["bridge"][0, :6], 1 - 0.15 * np.arange(6) / 6, atol=1e-12)
-    assert k["bridge"][0, 6] == 0.0  # infused at the end of the wait
-    assert (k["on"] == 0).all()  # one-time therapy: no time on treatment after infusion
-    total = k["bridge"] + k["pf"] + np.cumsum(k["prog"] + k["death"], axis=1)
-    np.testing.assert_allclose(total, 1.0, atol=1e-12)  # mass is conserved
+    np.testing.assert_allclose(k.treat.sum(axis=1), [0.85, 0.7], rtol=1e-12)
+    np.testing.assert_allclose(k.dropout.sum(axis=1) * 0.4, [0.15 * 0.4, 0.3 * 0.4],
+                               rtol=1e-12)
+    np.testing.assert_allclose(k.bridge[0, :6], 1 - 0.15 * np.arange(6) / 6, atol=1e-12)
+    assert k.bridge[0, 6] == 0.0  # infused at the end of the wait
+    assert (k.on == 0).all()  # one-time therapy: no time on treatment after infusion
+    lines, _, _ = run_strategy([k], [np.zeros((2, 1))], [np.zeros(2)], np.zeros((2, n + 1)))
+    ls = lines[0]
+    # mass is conserved: waiting + progression-free + everyone who left = 1
+    d = k.death_share
+    left = np.cumsum(k.exits + np.pad(k.dropout, ((0, 0), (0, n + 1 - k.dropout.shape[1]))),
+                     axis=1)
+    np.testing.assert_allclose(ls.bridge + ls.pf + left, 1.0, atol=1e-12)
+    assert (d == 0).all()
 
 
 def test_zero_disease_hazard_gives_life_table_survival():

@@ -1,20 +1,26 @@
 """Line-of-therapy sequencing: a semi-Markov cohort model in time since line start.
 
-Each line's outcome depends on the time since that line started, so the cohort's occupancy of
-a line is the convolution of the flow of patients entering it with the line's kernels (the
-expected occupancy and exits of a patient who entered at time 0). Exits by progression enter the
-next line (probability ``p_next``) or palliative care. The convolutions run by FFT over all draws
-and strategies at once; the only Python loop is over lines.
+Each line's outcome depends on the time since that line started, so the flows out of a line are
+the convolution of the flow of patients entering it with the line's exit kernel (the exits per
+cycle of a patient who entered at time 0). Exits by progression enter the next line (probability
+``p_next``) or palliative care; exits by death leave the model.
+
+Cost per line. Only one convolution per line is done by FFT: entries ⊛ post-treatment exits.
+The pathway kernels (bridging, drop-out before infusion, the infusion itself) are short, so they
+are convolved directly; and occupancy needs no convolution at all, because patients still in a
+line are those who entered minus those who left:
+``alive_l = cumsum(entries) − cumsum(progressions + deaths)``. All of it runs over all draws at
+once; the Python loops are over strategies and lines only.
 
 Timing. t_k = kΔ. The first line starts at t_0; later lines and palliative care start during a
 cycle, on average at its midpoint, so their kernels are evaluated at (m + ½)Δ after entry. Flows
 are indexed by the cycle in which they happen (index 0: at t = 0).
 
 Background mortality. Kernels hold *excess* survival (relative to general-population survival
-from the cohort's start age, floored so that the excess hazard is ≥ 0; see
-:func:`hecon.survival.excess_survival`). With the same background hazard applying to everyone
-alive, the all-cause model is the excess model times the background survival S_bg(t_k) at
-calendar time — an exact factorization, so no curve's hazard falls below the background.
+from the cohort's start age, floored so that the excess hazard is ≥ 0). With the same background
+hazard applying to everyone alive, the all-cause model is the excess model times the background
+survival at calendar time — an exact factorization (applied by the caller), so no curve's hazard
+falls below the background.
 """
 
 from __future__ import annotations
@@ -24,160 +30,189 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
-from ..survival import Distribution, excess_survival
-
-#: kernels of one line for a patient entering at time 0 (each (..., T+1))
-KERNELS = ("bridge", "pf", "on", "prog", "death", "treat")
+from ..survival import Distribution
 
 
 def kernel_times(n_cycles: int, cycle_years: float, offset: float) -> np.ndarray:
-    """τ_m = (m + offset)Δ for m = −1..n_cycles (n_cycles + 2 points, first may be < 0)."""
+    """τ_m = (m + offset)Δ for m = −1..n_cycles (n_cycles + 2 points, the first may be < 0)."""
     return (np.arange(-1, n_cycles + 1) + offset) * cycle_years
 
 
-def _excess(curve: Distribution, bg0: Distribution, sigma: np.ndarray) -> np.ndarray:
-    """Excess survival of ``curve`` at times ``sigma`` of shape (D, M) (elementwise per draw)."""
-    nb = sigma.ndim - 1
-    return excess_survival(curve._survival(sigma, nb), bg0._survival(sigma, nb))
+def excess_cumhazard(h_curve: np.ndarray, h_background: np.ndarray) -> np.ndarray:
+    """Excess cumulative hazard on a grid (last axis): per interval max(ΔH − ΔH_bg, 0), so that
+    exp(−H_excess) · S_bg never has a hazard below the background's."""
+    with np.errstate(invalid="ignore"):
+        step = np.diff(h_curve, axis=-1) - np.diff(h_background, axis=-1)
+    step = np.where(np.isnan(step), np.inf, np.maximum(step, 0.0))
+    start = np.broadcast_to(h_curve[..., :1] - h_background[..., :1], step.shape[:-1] + (1,))
+    return np.concatenate([start, start + np.cumsum(step, axis=-1)], axis=-1)
+
+
+def excess_on_grid(curve: Distribution, bg0: Distribution, sigma: np.ndarray) -> np.ndarray:
+    """Excess survival of ``curve`` at times ``sigma`` (D, M), elementwise per draw; the
+    background is evaluated once when every draw shares the same times."""
+    sig_bg = sigma[:1] if (sigma == sigma[:1]).all() else sigma
+    return np.exp(-excess_cumhazard(curve._cumhazard(sigma, 1), bg0._cumhazard(sig_bg, 1)))
+
+
+@dataclass
+class LineKernels:
+    """One line, for a patient entering at τ = 0 (arrays (D, T+1) or (D, 1)).
+
+    ``pf``: progression-free after treatment start; ``on``: on treatment (``None``: equal to
+    ``pf``, i.e. treated to progression; zeros for a one-time therapy); ``exits``: PFS events
+    per cycle after treatment start; ``death_share`` of them are deaths. The pathway before
+    treatment (CAR T apheresis → infusion) is described by short kernels (D, M): ``bridge``
+    (waiting), ``dropout`` (leaving before infusion; a share ``p_death_dropout`` die) and
+    ``treat`` (treatment starts); ``excess_death`` dies at treatment on top of the curve.
+    """
+
+    pf: np.ndarray
+    on: np.ndarray | None
+    exits: np.ndarray
+    death_share: np.ndarray
+    bridge: np.ndarray
+    dropout: np.ndarray
+    treat: np.ndarray
+    p_death_dropout: np.ndarray
+    excess_death: np.ndarray
 
 
 def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distribution,
                  ttd: Distribution | None = None, one_time: bool = False, death_share=0.0,
                  wait=0.0, p_not_infused=0.0, p_death_if_not_infused=0.0,
-                 excess_death=0.0) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Kernels of one line for a patient entering at τ = 0 (arrays of shape (D, T+1)).
+                 excess_death=0.0) -> tuple[LineKernels, np.ndarray]:
+    """Kernels of one line evaluated at ``tau`` (from :func:`kernel_times`), and per draw the
+    largest amount by which TTD exceeded PFS before it was clipped (0 where none was needed).
 
-    ``bridge``: in the pre-treatment pathway (CAR T apheresis → infusion, ``wait`` years; zero
-    for ordinary lines); ``pf``: progression-free after treatment start; ``on``: on treatment
-    (min(TTD, PFS), or PFS when ``ttd`` is None, or 0 for a one-time therapy); ``prog``,
-    ``death``: exits per cycle by progression and by death; ``treat``: treatment starts
-    (infusion) per cycle. A share ``p_not_infused`` leaves the pathway evenly over the wait
-    (``p_death_if_not_infused`` of them die, the rest progress); ``excess_death`` dies at
-    treatment on top of the curve. Also returns, per draw, the largest amount by which TTD
-    exceeded PFS before it was clipped (0 where no clipping was needed).
+    A CAR T line waits ``wait`` years from apheresis to infusion; a share ``p_not_infused``
+    leaves the pathway evenly over the wait (``p_death_if_not_infused`` of them die, the rest
+    progress). Ordinary lines have no wait: treatment starts at entry.
     """
     col = [np.reshape(np.broadcast_to(np.asarray(x, dtype=float), (n_draws,)), (n_draws, 1))
            for x in (death_share, wait, p_not_infused, p_death_if_not_infused, excess_death)]
     d, w, p_no, p_pd, x = col
-    tau = np.broadcast_to(tau, (n_draws, tau.size))
-    started = (tau >= w).astype(float)  # treatment (infusion) has happened by τ
+    # the pathway (waiting for infusion) only concerns the first `short` grid points
+    short = min(tau.size - 1, int(np.searchsorted(tau, float(w.max()))) + 1)
+    head = tau[None, : short + 1]
+    started = (head >= w).astype(float)  # treatment (infusion) has happened by τ
     with np.errstate(divide="ignore", invalid="ignore"):
-        waited = np.where(w > 0, np.clip(tau / np.where(w > 0, w, 1.0), 0.0, 1.0), 1.0)
-    waited = np.where(tau < 0, 0.0, waited)
-    sigma = np.maximum(tau - w, 0.0)  # time since treatment start
+        waited = np.where(w > 0, np.clip(head / np.where(w > 0, w, 1.0), 0.0, 1.0), 1.0)
+    waited = np.where(head < 0, 0.0, waited)
+    same_wait = bool((w == w[0]).all())
+    sigma = np.maximum(tau[None, :] - (w[:1] if same_wait else w), 0.0)  # since treatment
     treated = (1.0 - p_no) * (1.0 - x)
-    s_pfs = _excess(pfs, bg0, sigma)
-    pf = treated * s_pfs * started
-    exits = treated * (s_pfs[:, :-1] - s_pfs[:, 1:])
-    dropout = p_no * np.diff(waited, axis=1)
-    treat = (1.0 - p_no) * np.diff(started, axis=1)
+    s_pfs = excess_on_grid(pfs, bg0, sigma)
+    pf = treated * s_pfs
+    pf[:, : short + 1] *= started
     clipped = np.zeros(n_draws)
+    on = None
     if one_time:
-        on = np.zeros_like(pf)
-    elif ttd is None:
-        on = pf
-    else:
-        s_ttd = treated * _excess(ttd, bg0, sigma) * started
+        on = np.zeros_like(pf[:, 1:])
+    elif ttd is not None:
+        s_ttd = treated * excess_on_grid(ttd, bg0, sigma)
+        s_ttd[:, : short + 1] *= started
         clipped = np.max(s_ttd - pf, axis=1, initial=0.0)
-        on = np.minimum(s_ttd, pf)
-    kernels = {
-        "bridge": (1.0 - p_no * waited[:, 1:]) * (1.0 - started[:, 1:]),
-        "pf": pf[:, 1:],
-        "on": on[:, 1:],
-        "prog": (1.0 - d) * exits + (1.0 - p_pd) * dropout,
-        "death": d * exits + p_pd * dropout + x * treat,
-        "treat": treat,
-    }
+        on = np.minimum(s_ttd, pf)[:, 1:]
+    kernels = LineKernels(
+        pf=pf[:, 1:], on=on, exits=treated * (s_pfs[:, :-1] - s_pfs[:, 1:]), death_share=d,
+        bridge=((1.0 - p_no * waited[:, 1:]) * (1.0 - started[:, 1:])),
+        dropout=p_no * np.diff(waited, axis=1),
+        treat=(1.0 - p_no) * np.diff(started, axis=1),
+        p_death_dropout=p_pd, excess_death=x)
     return kernels, clipped
 
 
 @dataclass
-class SequenceTrace:
-    """Occupancy and flows of a sequencing model, all-cause (background applied).
+class LineSeries:
+    """Calendar-time series of one line in the excess-hazard world (each (D, T+1)): patients
+    entering (flow), starting treatment (flow), waiting for infusion, progression-free, on
+    treatment, and the drug-cost rate (per year) of those on treatment."""
 
-    Line arrays have shape (D, S, L, T+1); palliative and totals (D, S, T+1). ``entries`` and
-    ``treat`` are flows per cycle (index 0: at t = 0); the rest are occupancies at t_k.
-    """
-
+    entries: np.ndarray
+    treat: np.ndarray
     bridge: np.ndarray
     pf: np.ndarray
     on: np.ndarray
-    entries: np.ndarray
-    treat: np.ndarray
-    palliative: np.ndarray
-    palliative_entries: np.ndarray
-    alive: np.ndarray
-    deaths: np.ndarray  # all-cause deaths per cycle
-    extra: dict[str, np.ndarray]  # other occupancy-type kernels convolved per line
-
-    @property
-    def off(self) -> np.ndarray:
-        """Progression-free and off treatment (the treatment-free interval)."""
-        return self.pf - self.on
+    drug: np.ndarray
 
 
-class _Convolver:
-    """Causal convolutions of one entry flow with several kernels, sharing the flow's FFT."""
+class Convolver:
+    """Causal convolutions of one flow with several kernels, sharing the flow's FFT."""
 
     def __init__(self, flow: np.ndarray):
+        self.flow = flow
         self.size = flow.shape[-1]
         self.n = next_fast_len(2 * self.size - 1, real=True)
-        self.flow_f = rfft(flow, self.n, axis=-1)
+        self._flow_f = None
 
     def __call__(self, kernel: np.ndarray) -> np.ndarray:
-        out = irfft(self.flow_f * rfft(kernel, self.n, axis=-1), self.n, axis=-1)
-        return np.maximum(out[..., : self.size], 0.0)  # FFT round-off can dip below zero
+        if kernel.shape[-1] <= 32:  # short kernels: direct sum of shifted copies is cheaper
+            out = self.flow * kernel[..., :1]
+            for j in range(1, kernel.shape[-1]):
+                out[..., j:] += self.flow[..., :-j] * kernel[..., j:j + 1]
+            return out
+        if self._flow_f is None:
+            self._flow_f = rfft(self.flow, self.n, axis=-1)
+        out = irfft(self._flow_f * rfft(kernel, self.n, axis=-1), self.n, axis=-1)
+        return out[..., : self.size]
 
 
-def sequence_trace(kernels: dict[str, np.ndarray], p_next: np.ndarray,
-                   palliative_surv: np.ndarray, s_background: np.ndarray) -> SequenceTrace:
-    """Run patients through the lines.
+def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray,
+             first: bool) -> tuple[LineSeries, np.ndarray, np.ndarray]:
+    """Push the entry ``flow`` (D, T+1) through one line: its series, and the flows of
+    progressions and deaths out of it. The first line's entry is a unit mass at t = 0, so its
+    series are the kernels themselves. ``drug`` is either a rate per year on treatment (D, 1)
+    or, for a schedule that changes with time on treatment, a kernel (D, T+1)."""
+    T1 = flow.shape[-1]
+    conv = (lambda kern: _pad(kern, T1)) if first else Convolver(flow)
+    exits = conv(k.exits)
+    dropout = conv(k.dropout)
+    treat = conv(k.treat)
+    progress = (1.0 - k.death_share) * exits + (1.0 - k.p_death_dropout) * dropout
+    deaths = k.death_share * exits + k.p_death_dropout * dropout + k.excess_death * treat
+    bridge = conv(k.bridge)
+    if first:
+        pf = k.pf
+    else:  # still in the line = entered − left (no convolution needed)
+        alive = np.cumsum(flow, axis=-1) - np.cumsum(progress + deaths, axis=-1)
+        pf = np.maximum(alive - bridge, 0.0)
+    if k.on is None:
+        on = pf
+    elif k.on.any():
+        on = np.clip(conv(k.on), 0.0, pf)
+    else:
+        on = np.zeros_like(pf)
+    drug = drug * on if drug.shape[-1] == 1 else np.maximum(conv(drug), 0.0)
+    return LineSeries(flow, treat, bridge, pf, on, drug), np.maximum(progress, 0.0), deaths
 
-    ``kernels``: line kernels stacked to (D, S, L, T+1) (line 0 evaluated from t = 0, later lines
-    at half-cycle offsets); names beyond :data:`KERNELS` (e.g. a cost rate by time since start)
-    are convolved like occupancies and returned in ``extra``; ``p_next`` (D, S, L): probability
-    of starting line l + 1 after progressing on line l (the last line's value is ignored: its
-    progressors receive palliative care); ``palliative_surv`` (D, S, T+2): excess survival
-    from the start of palliative care at the half-cycle times τ_{-1..T}; ``s_background``
-    (T+1,): background survival at t_k.
-    """
-    pf_k = kernels["pf"]
-    D, S, L, T1 = pf_k.shape
-    occ_names = ["bridge", "pf", "on", *(k for k in kernels if k not in KERNELS)]
-    occupancy = {k: np.zeros((D, S, L, T1)) for k in occ_names}
-    entries = np.zeros((D, S, L, T1))
-    treat = np.zeros((D, S, L, T1))
-    to_palliative = np.zeros((D, S, T1))
-    deaths_excess = np.zeros((D, S, T1))
-    flow = np.zeros((D, S, T1))
-    flow[..., 0] = 1.0
-    for line in range(L):
-        entries[:, :, line] = flow
-        if line == 0:  # entry is a unit mass at t = 0: the convolution is the kernel itself
-            conv = lambda k: k  # noqa: E731
-        else:
-            conv = _Convolver(flow)
-        for name in occupancy:
-            occupancy[name][:, :, line] = conv(kernels[name][:, :, line])
-        treat[:, :, line] = conv(kernels["treat"][:, :, line])
-        deaths_excess += conv(kernels["death"][:, :, line])
-        progressed = conv(kernels["prog"][:, :, line])
-        go_on = p_next[:, :, line, None] if line < L - 1 else 0.0
-        to_palliative += (1.0 - go_on) * progressed
-        flow = go_on * progressed
-    palliative = _Convolver(to_palliative)(palliative_surv[..., 1:])
-    alive_excess = (occupancy["bridge"].sum(axis=2) + occupancy["pf"].sum(axis=2)
-                    + palliative)
-    # all-cause: multiply by background survival at calendar time (exact, see module doc);
-    # flows during cycle k by the background survival at its midpoint (geometric mean)
-    g_occ = s_background
-    g_flow = np.concatenate([[1.0], np.sqrt(s_background[:-1] * s_background[1:])])
-    alive = alive_excess * g_occ
-    deaths = np.concatenate([np.zeros((D, S, 1)), -np.diff(alive, axis=-1)], axis=-1)
-    return SequenceTrace(
-        bridge=occupancy["bridge"] * g_occ, pf=occupancy["pf"] * g_occ,
-        on=occupancy["on"] * g_occ, entries=entries * g_flow, treat=treat * g_flow,
-        palliative=palliative * g_occ, palliative_entries=to_palliative * g_flow,
-        alive=alive, deaths=np.maximum(deaths, 0.0),
-        extra={k: occupancy[k] * g_occ for k in occ_names[3:]},
-    )
+
+def _pad(kernel: np.ndarray, size: int) -> np.ndarray:
+    if kernel.shape[-1] == size:
+        return kernel
+    return np.concatenate([kernel, np.zeros(kernel.shape[:-1] + (size - kernel.shape[-1],))],
+                          axis=-1)
+
+
+def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
+                 p_next: list[np.ndarray], palliative_exits: np.ndarray,
+                 ) -> tuple[list[LineSeries], np.ndarray, np.ndarray]:
+    """Run one strategy's lines in order; returns each line's series, the flow into palliative
+    care and palliative occupancy (excess world, (D, T+1)). ``p_next[l]`` (D,) is the chance
+    that a patient progressing on line l starts line l + 1 (ignored for the last line);
+    ``palliative_exits`` (D, T+1) are deaths per cycle after the start of palliative care;
+    ``drugs[l]`` is the drug-cost argument of :func:`run_line`."""
+    D, T1 = kernels[0].pf.shape
+    flow = np.zeros((D, T1))
+    flow[:, 0] = 1.0
+    to_palliative = np.zeros((D, T1))
+    out = []
+    for line, (k, drug) in enumerate(zip(kernels, drugs, strict=True)):
+        series, progress, _ = run_line(flow, k, drug, first=line == 0)
+        out.append(series)
+        go_on = p_next[line][:, None] if line < len(kernels) - 1 else 0.0
+        to_palliative += (1.0 - go_on) * progress
+        flow = go_on * progress
+    died = Convolver(to_palliative)(palliative_exits)
+    palliative = np.maximum(np.cumsum(to_palliative - died, axis=-1), 0.0)
+    return out, to_palliative, palliative

@@ -49,8 +49,9 @@ SHEETS: dict[str, tuple[str, ...]] = {
     "Toxicity": ("regimen", "event", "grade", "incidence", "cost", "disutility", "duration_days",
                  "p_death", "excess_death", "source"),
     "Scenarios": ("scenario", "target", "value", "note"),
+    "Covariance": ("group", "parameter_1", "parameter_2", "value"),
 }
-OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios")
+OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance")
 #: columns that must be present (others may be left out of a sheet)
 REQUIRED_COLUMNS = {
     "Settings": ("setting", "value"), "Parameters": ("name", "value"),
@@ -58,6 +59,7 @@ REQUIRED_COLUMNS = {
     "Regimens": ("regimen", "pfs", "utility"), "Costs": ("regimen", "item", "value"),
     "Strategies": ("strategy", "line", "regimen"),
     "Toxicity": ("regimen", "event", "incidence"), "Scenarios": ("scenario", "target", "value"),
+    "Covariance": ("group", "parameter_1", "parameter_2", "value"),
 }
 DISTRIBUTIONS = ("fixed", "beta", "gamma", "lognormal", "normal", "truncnormal", "uniform",
                  "triangular", "dirichlet", "mvnormal")
@@ -192,6 +194,10 @@ def model_to_tables(model: Model) -> Tables:
         out["Toxicity"].append({f.name: getattr(ae, f.name) for f in fields(AdverseEvent)})
     for name, overrides in model.scenarios.items():
         out["Scenarios"] += [{"scenario": name, "target": t, "value": v} for t, v in overrides]
+    for group, (members, cov) in model.covariance.items():
+        out["Covariance"] += [{"group": group, "parameter_1": a, "parameter_2": b,
+                               "value": cov[i][j]} for i, a in enumerate(members)
+                              for j, b in enumerate(members) if j >= i]
     return {sheet: [make_row(sheet, i, {k: v for k, v in row.items() if v is not None})
                     for i, row in enumerate(rows)] for sheet, rows in out.items()}
 
@@ -199,7 +205,7 @@ def model_to_tables(model: Model) -> Tables:
 _DIST_COLUMNS = {
     "beta": ("se",), "gamma": ("se",), "lognormal": ("se",), "normal": ("se",),
     "truncnormal": ("se", "min", "max"), "uniform": ("min", "max"),
-    "triangular": ("min", "mode", "max"), "dirichlet": ("n",), "mvnormal": ("se",),
+    "triangular": ("min", "mode", "max"), "dirichlet": ("n",), "mvnormal": (),
 }
 
 
@@ -212,6 +218,7 @@ class _Reader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.parameters: dict[str, Parameter] = {}
+        self.parameter_cells: dict[str, str] = {}  # name → address of its name cell
 
     def problem(self, cell: str, name: str, found: Any, expected: str) -> None:
         self.problems.append(Problem(cell, name, found, expected))
@@ -443,6 +450,7 @@ def _read_parameters(rd: _Reader, rows: list[Row]) -> None:
         src = rd.text(row, "source", name, required=False) or ""
         rd.parameters[name] = Parameter(name, value, unit, dist, dist_params, low, high, src,
                                         group)
+        rd.parameter_cells[name] = row["name"].ref
     for group, members in groups.items():
         total = sum(v for _, v in members)
         if abs(total - 1.0) > 1e-9:
@@ -459,7 +467,7 @@ def _check_parameter(rd, row, name, value, unit, dist, dp, low, high) -> None:
         rd._check_range(ref, name, value, None, 1.0)
     if u.startswith(("usd", "eur", "gbp", "cost")) and value < 0:
         rd.problem(ref, name, value, "a cost must be >= 0")
-    if dist in ("beta", "gamma", "lognormal", "normal", "truncnormal", "mvnormal") and dp[0] < 0:
+    if dist in ("beta", "gamma", "lognormal", "normal", "truncnormal") and dp[0] < 0:
         rd.problem(row["se"].ref, name, dp[0], "se must be >= 0")
     elif dist == "beta" and dp[0] > 0 and (not 0 < value < 1
                                            or dp[0] ** 2 >= value * (1 - value)):
@@ -727,6 +735,47 @@ def _read_scenarios(rd: _Reader, rows: list[Row]) -> dict[str, tuple[tuple[str, 
     return {k: tuple(v) for k, v in out.items()}
 
 
+def _read_covariance(rd: _Reader, rows: list[Row]) -> dict:
+    """Covariance matrices of 'mvnormal' groups: one row per (parameter_1, parameter_2) pair;
+    the matrix is symmetric, so one triangle is enough."""
+    entries: dict[str, dict[tuple[str, str], float]] = {}
+    first_ref: dict[str, str] = {}
+    for row in rows:
+        group = rd.text(row, "group", "group")
+        a = rd.text(row, "parameter_1", f"covariance {group} parameter_1")
+        b = rd.text(row, "parameter_2", f"covariance {group} parameter_2")
+        value = rd.number(row, "value", f"covariance {group} {a},{b}")
+        for col, name in (("parameter_1", a), ("parameter_2", b)):
+            p = rd.parameters.get(name) if name else None
+            if name and (p is None or p.distribution != "mvnormal" or p.group != group):
+                rd.problem(row[col].ref, f"covariance {group}", name, "must be a parameter "
+                           f"with distribution 'mvnormal' and group {group!r}")
+                value = None
+        if group and a and b and value is not None:
+            first_ref.setdefault(group, row["group"].ref)
+            entries.setdefault(group, {})[(a, b)] = value
+            entries[group][(b, a)] = value
+    out = {}
+    for group, cells in entries.items():
+        members = tuple(p.name for p in rd.parameters.values() if p.group == group)
+        cov = np.array([[cells.get((a, b), np.nan) for b in members] for a in members])
+        if np.isnan(cov).any():
+            missing = [f"{a},{b}" for a in members for b in members if (a, b) not in cells]
+            rd.problem(first_ref[group], f"covariance {group}", missing[0],
+                       "every pair of the group's parameters needs a covariance")
+        elif np.linalg.eigvalsh(cov).min() < -1e-10 * max(np.abs(cov).max(), 1e-300):
+            rd.problem(first_ref[group], f"covariance {group}", "not positive semi-definite",
+                       "a covariance matrix must be positive semi-definite (e.g. a fit's vcov)")
+        else:
+            out[group] = (members, tuple(tuple(float(x) for x in r) for r in cov))
+    for p in rd.parameters.values():
+        if p.distribution == "mvnormal" and p.group not in entries:
+            rd.problem(rd.parameter_cells[p.name], p.name, p.group,
+                       "an 'mvnormal' parameter needs its group's covariance on the "
+                       "Covariance sheet")
+    return out
+
+
 def _check_landmarks(rd: _Reader, model: Model, rows: list[Row]) -> None:
     """OS must not fall below PFS at 6, 12, 24, 36 and 60 months for a regimen with both."""
     from ..curves import build_curve
@@ -759,6 +808,7 @@ def tables_to_model(tables: Tables) -> Model:
     strategies = _read_strategies(rd, tables.get("Strategies", []), regimens)
     adverse = _read_toxicity(rd, tables.get("Toxicity", []), regimens)
     scenarios = _read_scenarios(rd, tables.get("Scenarios", []))
+    covariance = _read_covariance(rd, tables.get("Covariance", []))
     if rd.problems:
         raise InputError(rd.problems)
     settings = Settings(
@@ -771,7 +821,8 @@ def tables_to_model(tables: Tables) -> Model:
     model = Model(st["name"], settings, rd.parameters, curves, regimens, strategies,
                   Palliative(st["palliative_survival"], st["palliative_cost"],
                              st["palliative_utility"]),
-                  adverse, st["terminal_care_cost"], st["tf_utility_gain"], scenarios=scenarios)
+                  adverse, st["terminal_care_cost"], st["tf_utility_gain"], scenarios=scenarios,
+                  covariance=covariance)
     _check_landmarks(rd, model, tables.get("Regimens", []))
     _check_scenarios(rd, tables)
     if rd.problems:

@@ -52,6 +52,8 @@ SHEET_HELP = {
                   "progresses starts the next line.",
     "Toxicity": "Adverse events per treated patient: incidence, cost per episode, disutility x "
                 "duration; p_death already in the curves (reported), excess_death added.",
+    "Covariance": "Covariance of 'mvnormal' parameter groups (e.g. a survival fit's vcov): "
+                  "one row per pair (one triangle suffices).",
     "Scenarios": "Named overrides: target = a parameter name, 'Settings:key' or "
                  "'Sheet:row.column' (e.g. 'Regimens:cilta-cel.pfs').",
 }
@@ -102,9 +104,10 @@ def read_tables(path: str | Path) -> Tables:
         for sheet, columns in SHEETS.items():
             if sheet not in values.sheetnames:
                 if sheet not in OPTIONAL_SHEETS:
-                    problems.append(Problem(f"{sheet}!", "sheet", None, f"missing sheet "
-                                            f"{sheet!r}; the workbook needs {', '.join(SHEETS)}"
-                                            f" (KM, Toxicity and Scenarios may be left out)"))
+                    problems.append(Problem(
+                        f"{sheet}!", "sheet", None, f"missing sheet {sheet!r}; the workbook "
+                        f"needs {', '.join(SHEETS)} ({', '.join(OPTIONAL_SHEETS)} may be left "
+                        "out)"))
                 continue
             tables[sheet] = _read_sheet(values[sheet], formulas[sheet], sheet, columns, problems)
     except Exception as err:
