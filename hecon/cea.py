@@ -13,13 +13,15 @@ Methods
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-__all__ = ["icer_table", "net_benefit", "net_health_benefit", "threshold_price"]
+__all__ = ["ceac", "ceaf", "evpi", "evppi", "icer_table", "net_benefit", "net_health_benefit",
+           "population_factor", "psa_summary", "threshold_price"]
 
 #: ICERs equal within this relative tolerance count as tied (the middle strategy is then ED), so
 #: that statuses do not hinge on floating-point rounding (e.g. after a currency conversion).
@@ -203,3 +205,123 @@ def threshold_price(model, parameter: str, strategy: str, comparator: str, wtp: 
         raise ValueError(f"{strategy} stays cost-effective versus {comparator} up to "
                          f"{parameter} = {hi:g}; raise `upper`")
     return float(brentq(delta_nmb, 0.0, hi, xtol=1e-6, rtol=1e-12))
+
+
+# ---------------------------------------------------------------------------------------------
+# probabilistic analyses: arrays of shape (draws, strategies)
+# ---------------------------------------------------------------------------------------------
+def _draws(name: str, value: ArrayLike) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name} must be a 2-D array (draws, strategies), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite numbers")
+    return arr
+
+
+def psa_summary(costs: ArrayLike, effects: ArrayLike, names: Sequence) -> pd.DataFrame:
+    """Mean and 95% interval (2.5th and 97.5th percentiles) of cost and effect per strategy."""
+    c, e = _draws("costs", costs), _draws("effects", effects)
+    q = [2.5, 97.5]
+    return pd.DataFrame({
+        "cost": c.mean(0), "cost_low": np.percentile(c, q[0], axis=0),
+        "cost_high": np.percentile(c, q[1], axis=0), "effect": e.mean(0),
+        "effect_low": np.percentile(e, q[0], axis=0), "effect_high": np.percentile(e, q[1], axis=0),
+    }, index=pd.Index(list(names), name="strategy"))
+
+
+def ceac(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike, names: Sequence) -> pd.DataFrame:
+    """Cost-effectiveness acceptability curves: at each willingness to pay (rows), the share of
+    draws in which each strategy (columns) has the highest net monetary benefit (Fenwick et al.,
+    Health Econ 2001). Rows sum to 1."""
+    c, e = _draws("costs", costs), _draws("effects", effects)
+    nmb = net_benefit(c, e, np.atleast_1d(wtp))  # (wtp, draws, strategies)
+    best = nmb.argmax(axis=-1)
+    share = (best[..., None] == np.arange(c.shape[1])).mean(axis=1)
+    return pd.DataFrame(share, index=pd.Index(np.atleast_1d(wtp), name="wtp"),
+                        columns=list(names))
+
+
+def ceaf(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike, names: Sequence) -> pd.DataFrame:
+    """Cost-effectiveness acceptability frontier: at each willingness to pay, the strategy with
+    the highest expected net benefit and the probability that it is cost-effective (Barton et
+    al., Value Health 2008)."""
+    c, e = _draws("costs", costs), _draws("effects", effects)
+    wtp = np.atleast_1d(wtp)
+    optimal = net_benefit(c.mean(0), e.mean(0), wtp).argmax(axis=-1)
+    probs = ceac(c, e, wtp, names).to_numpy()
+    return pd.DataFrame({"optimal": [list(names)[i] for i in optimal],
+                         "probability": probs[np.arange(wtp.size), optimal]},
+                        index=pd.Index(wtp, name="wtp"))
+
+
+def evpi(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.ndarray:
+    """Expected value of perfect information per patient: E[max_s NMB] − max_s E[NMB]
+    (Claxton 1999), in currency units, at each willingness to pay."""
+    c, e = _draws("costs", costs), _draws("effects", effects)
+    nmb = net_benefit(c, e, np.atleast_1d(wtp))
+    return nmb.max(axis=-1).mean(axis=-1) - nmb.mean(axis=-2).max(axis=-1)
+
+
+def population_factor(population: float, years: int, rate: float) -> float:
+    """Discounted number of patients affected by the decision: Σ_{y<years} N/(1 + r)^y."""
+    if population < 0 or years < 1:
+        raise ValueError(f"population must be >= 0 and years >= 1, got {population}, {years}")
+    return float(population * np.sum((1.0 + rate) ** -np.arange(years)))
+
+
+def evppi(costs: ArrayLike, effects: ArrayLike, inputs: ArrayLike, wtp: float,
+          max_gp_draws: int = 1500, seed: int = 0) -> float:
+    """Expected value of partial perfect information for the parameter(s) ``inputs`` (draws × k)
+    by the regression method of Strong, Oakley & Brennan (Med Decis Making 2014): the net
+    benefit of each strategy (relative to the first) is regressed on the inputs, and
+    EVPPI = E[max_s ĝ_s] − max_s E[ĝ_s]. One or two inputs: penalized regression splines (a
+    GAM; tensor products for two), smoothing chosen by generalized cross-validation; three or
+    more: a Gaussian process with one length scale per input, fitted on at most
+    ``max_gp_draws`` draws."""
+    c, e = _draws("costs", costs), _draws("effects", effects)
+    x = np.asarray(inputs, dtype=float)
+    x = x[:, None] if x.ndim == 1 else x
+    if x.shape[0] != c.shape[0]:
+        raise ValueError(f"inputs has {x.shape[0]} draws; costs has {c.shape[0]}")
+    nmb = net_benefit(c, e, float(wtp))
+    inb = nmb[:, 1:] - nmb[:, :1]
+    fitted = np.zeros_like(nmb)
+    if inb.shape[1]:
+        fitted[:, 1:] = _regress(x, inb, max_gp_draws, seed)
+    return float(max(fitted.max(axis=1).mean() - fitted.mean(axis=0).max(), 0.0))
+
+
+def _regress(x: np.ndarray, y: np.ndarray, max_gp_draws: int, seed: int) -> np.ndarray:
+    """Fitted values of a smooth regression of each column of y on x."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures, SplineTransformer, StandardScaler
+
+    spread = x.std(axis=0)
+    x = x[:, spread > 0]
+    if x.shape[1] == 0:  # the inputs do not vary: nothing to learn
+        return np.broadcast_to(y.mean(axis=0), y.shape).copy()
+    if x.shape[1] <= 2:
+        steps = [StandardScaler(), SplineTransformer(n_knots=8, degree=3, knots="quantile")]
+        if x.shape[1] == 2:
+            steps.append(PolynomialFeatures(degree=2, interaction_only=True, include_bias=False))
+        model = make_pipeline(*steps, RidgeCV(alphas=np.logspace(-6, 3, 19)))
+        return model.fit(x, y).predict(x).reshape(y.shape)
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(x.shape[0], size=min(max_gp_draws, x.shape[0]), replace=False)
+    scaler = StandardScaler().fit(x)
+    xs = scaler.transform(x)
+    out = np.empty_like(y)
+    with warnings.catch_warnings():
+        # an input that does not matter drives its length scale to the bound: expected
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for j in range(y.shape[1]):
+            kernel = ConstantKernel() * RBF(length_scale=np.ones(x.shape[1])) + WhiteKernel()
+            gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=seed)
+            out[:, j] = gp.fit(xs[idx], y[idx, j]).predict(xs)
+    return out

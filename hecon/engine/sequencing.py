@@ -154,8 +154,18 @@ class Convolver:
             return out
         if self._flow_f is None:
             self._flow_f = rfft(self.flow, self.n, axis=-1)
-        out = irfft(self._flow_f * rfft(kernel, self.n, axis=-1), self.n, axis=-1)
+        out = irfft(_cmul(self._flow_f, rfft(kernel, self.n, axis=-1)), self.n, axis=-1)
         return out[..., : self.size]
+
+
+def _cmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a·b for complex arrays in separate real operations. numpy's complex multiply may round
+    differently in its vector body and its tail, which would make a draw's result depend on how
+    many draws share the array; this keeps PSA chunks bit-identical."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=complex)
+    out.real = a.real * b.real - a.imag * b.imag
+    out.imag = a.real * b.imag + a.imag * b.real
+    return out
 
 
 def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray,

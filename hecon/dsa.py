@@ -1,0 +1,124 @@
+"""Deterministic sensitivity analysis: one-way (tornado), two-way grids, named scenarios and
+threshold prices. One-way and two-way analyses vary parameters as a batch of "draws" through the
+same vectorized engine as the PSA (one evaluation for all variations)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .cea import threshold_price
+from .evaluate import evaluate
+from .io.tables import scenario_model
+from .model import Model, ParameterSet
+from .results import run
+
+
+def _pair(model: Model, strategy: str | None, comparator: str | None) -> tuple[str, str]:
+    names = model.strategy_names
+    comparator = names[0] if comparator is None else comparator
+    strategy = names[1] if strategy is None else strategy
+    for label, value in (("strategy", strategy), ("comparator", comparator)):
+        if value not in names:
+            raise ValueError(f"{label} {value!r} is not a strategy; valid: {', '.join(names)}")
+    return strategy, comparator
+
+
+def _batch(model: Model, variations: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Total cost and QALYs (variations × strategies) with each dict of parameter values."""
+    base = ParameterSet.base(model)
+    n = len(variations)
+    values = {k: np.repeat(v, n) for k, v in base.values.items()}
+    for i, var in enumerate(variations):
+        for name, value in var.items():
+            values[name][i] = value
+    ev = evaluate(model, ParameterSet(values, n))
+    return (ev.costs.sum("category").to_numpy(),
+            ev.effects.sel(measure="qaly").to_numpy())
+
+
+def _incremental(cost, qaly, model, strategy, comparator, wtp):
+    i, j = model.strategy_names.index(strategy), model.strategy_names.index(comparator)
+    d_cost, d_qaly = cost[:, i] - cost[:, j], qaly[:, i] - qaly[:, j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        icer = np.where(d_qaly != 0, d_cost / d_qaly, np.nan)
+    return wtp * d_qaly - d_cost, icer
+
+
+def one_way(model: Model, wtp: float, strategy: str | None = None,
+            comparator: str | None = None, parameters: Sequence[str] | None = None
+            ) -> pd.DataFrame:
+    """Tornado table: incremental net monetary benefit (and ICER) of ``strategy`` versus
+    ``comparator`` at each parameter's DSA low and high values, sorted by the width of the INMB
+    range (widest first). Parameters without a low/high are skipped."""
+    strategy, comparator = _pair(model, strategy, comparator)
+    names = [n for n in (parameters or model.parameters)
+             if model.parameters[n].low is not None and model.parameters[n].high is not None]
+    if not names:
+        raise ValueError("no parameter has a DSA range (dsa_low and dsa_high)")
+    variations = [{}] + [{n: getattr(model.parameters[n], side)} for n in names
+                         for side in ("low", "high")]
+    cost, qaly = _batch(model, variations)
+    inmb, icer = _incremental(cost, qaly, model, strategy, comparator, wtp)
+    table = pd.DataFrame({
+        "parameter": names,
+        "base": [model.parameters[n].value for n in names],
+        "low": [model.parameters[n].low for n in names],
+        "high": [model.parameters[n].high for n in names],
+        "inmb_low": inmb[1::2], "inmb_high": inmb[2::2],
+        "icer_low": icer[1::2], "icer_high": icer[2::2],
+    })
+    table["range"] = (table["inmb_high"] - table["inmb_low"]).abs()
+    table.attrs.update(base_inmb=float(inmb[0]), base_icer=float(icer[0]), wtp=wtp,
+                       strategy=strategy, comparator=comparator)
+    return table.sort_values("range", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def two_way(model: Model, first: str, first_values: Sequence[float], second: str,
+            second_values: Sequence[float], wtp: float, strategy: str | None = None,
+            comparator: str | None = None) -> pd.DataFrame:
+    """Incremental net monetary benefit over a grid of two parameters (rows: ``first``)."""
+    strategy, comparator = _pair(model, strategy, comparator)
+    for name in (first, second):
+        if name not in model.parameters:
+            raise ValueError(f"unknown parameter {name!r}")
+    grid = [{first: a, second: b} for a in first_values for b in second_values]
+    cost, qaly = _batch(model, grid)
+    inmb, _ = _incremental(cost, qaly, model, strategy, comparator, wtp)
+    return pd.DataFrame(inmb.reshape(len(first_values), len(second_values)),
+                        index=pd.Index(first_values, name=first),
+                        columns=pd.Index(second_values, name=second))
+
+
+def scenarios(model: Model, wtp: float, strategy: str | None = None,
+              comparator: str | None = None) -> pd.DataFrame:
+    """The base case and every named scenario: cost and QALYs of each strategy, and the ICER
+    and INMB of ``strategy`` versus ``comparator``."""
+    strategy, comparator = _pair(model, strategy, comparator)
+    rows = []
+    for name in ["base case", *model.scenarios]:
+        m = model if name == "base case" else scenario_model(model, name)
+        s = run(m).summary()
+        d_cost = s.at[strategy, "cost"] - s.at[comparator, "cost"]
+        d_qaly = s.at[strategy, "qaly"] - s.at[comparator, "qaly"]
+        row = {"scenario": name}
+        for strat in s.index:
+            row[f"{strat}: cost"] = s.at[strat, "cost"]
+            row[f"{strat}: QALYs"] = s.at[strat, "qaly"]
+        row["ICER"] = d_cost / d_qaly if d_qaly else np.nan
+        row["INMB"] = wtp * d_qaly - d_cost
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("scenario")
+    table.attrs.update(strategy=strategy, comparator=comparator, wtp=wtp)
+    return table
+
+
+def threshold_prices(model: Model, parameter: str, wtps: Sequence[float],
+                     strategy: str | None = None, comparator: str | None = None) -> pd.Series:
+    """Value of ``parameter`` (a price) at which ``strategy`` versus ``comparator`` has an ICER
+    equal to each willingness to pay."""
+    strategy, comparator = _pair(model, strategy, comparator)
+    return pd.Series([threshold_price(model, parameter, strategy, comparator, w) for w in wtps],
+                     index=pd.Index(list(wtps), name="wtp"), name=parameter)

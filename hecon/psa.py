@@ -1,0 +1,162 @@
+"""Probabilistic sensitivity analysis in batches: sampled parameter sets run through the same
+engine as the deterministic model, chunked over draws, optionally on a Dask cluster.
+
+Reproducibility. Draws are sampled in fixed blocks of :data:`BLOCK` draws, block ``b`` from the
+``b``-th child of ``SeedSequence(seed).spawn``; a chunk is a run of whole blocks. Every number
+is computed per draw without reductions across draws, so results are bit-identical whatever the
+chunk size (a multiple of ``BLOCK``) and wherever the chunks run. Draw 0 is the base case.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .evaluate import evaluate
+from .model import Model, ParameterSet
+from .sampling import DirichletGroup, Group, MvnGroup, sample
+
+BLOCK = 100  # draws per seed block (chunk sizes are whole blocks)
+MEMORY_BUDGET = 512 * 2**20  # bytes of engine arrays per chunk
+_ARRAYS_PER_CELL = 16  # engine arrays of shape (draw, strategy, line, cycle) alive at once
+
+
+def groups(model: Model) -> list[Group]:
+    """Joint-sampling groups of a model: Dirichlet shares and multivariate-normal sets."""
+    out: list[Group] = []
+    dirichlet: dict[str, list] = {}
+    for p in model.parameters.values():
+        if p.distribution == "dirichlet":
+            dirichlet.setdefault(p.group, []).append(p)
+    for name, members in dirichlet.items():
+        out.append(DirichletGroup(name, tuple(p.name for p in members), members[0].dist_params[0]))
+    for name, (members, cov) in model.covariance.items():
+        out.append(MvnGroup(name, members, cov))
+    return out
+
+
+def auto_chunk(model: Model) -> int:
+    """Draws per chunk keeping the engine's working set near :data:`MEMORY_BUDGET`."""
+    st = model.settings
+    cells = len(model.strategies) * max(len(s.lines) for s in model.strategies) * (st.n_cycles + 1)
+    draws = MEMORY_BUDGET // (cells * 8 * _ARRAYS_PER_CELL)
+    return max(BLOCK, draws // BLOCK * BLOCK)
+
+
+def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: int,
+              ) -> dict[str, np.ndarray]:
+    """Sample and evaluate the blocks ``first_block, first_block + 1, ...`` (one seed each)."""
+    grp = groups(model)
+    blocks = [sample(model.parameters, BLOCK, seq, grp, include_base=(first_block + i == 0))
+              for i, seq in enumerate(seeds)]
+    values = {name: np.concatenate([b[name] for b in blocks]) for name in model.parameters}
+    ev = evaluate(model, ParameterSet(values, BLOCK * len(seeds)))
+    return {"costs": ev.costs.to_numpy(), "effects": ev.effects.to_numpy(),
+            "clinical": ev.clinical.to_numpy(), "clipped": ev.clipping.to_numpy(),
+            "parameters": np.column_stack([values[n] for n in model.parameters])}
+
+
+def _chunks(n_blocks: int, chunk_blocks: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n_blocks, chunk_blocks):
+        yield start, min(n_blocks, start + chunk_blocks)
+
+
+def psa(model: Model, draws: int, seed: int | None = None, client=None,
+        chunk_size: int | None = None, progress: bool | None = None) -> PSAResults:
+    """Run a PSA of ``draws`` draws (draw 0 = base case).
+
+    ``seed`` defaults to the model's Settings seed; ``client`` is a ``dask.distributed.Client``
+    to run chunks on (else in this process); ``chunk_size`` (a multiple of :data:`BLOCK`)
+    defaults to what fits the memory budget; ``progress`` shows a bar (default: on a terminal).
+    """
+    draws = int(draws)
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
+    seed = model.settings.seed if seed is None else int(seed)
+    chunk_size = auto_chunk(model) if chunk_size is None else int(chunk_size)
+    if chunk_size < BLOCK or chunk_size % BLOCK:
+        raise ValueError(f"chunk_size must be a positive multiple of {BLOCK}, got {chunk_size}")
+    n_blocks = math.ceil(draws / BLOCK)
+    seeds = np.random.SeedSequence(seed).spawn(n_blocks)
+    spans = list(_chunks(n_blocks, chunk_size // BLOCK))
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _progress(draws, show)
+    parts: dict[int, dict[str, np.ndarray]] = {}
+    if client is None:
+        for a, b in spans:
+            parts[a] = run_chunk(model, seeds[a:b], a)
+            bar.update(min(b * BLOCK, draws) - min(a * BLOCK, draws))
+    else:
+        from dask.distributed import as_completed
+
+        remote_model = client.scatter(model, broadcast=True)
+        futures = {client.submit(run_chunk, remote_model, seeds[a:b], a, pure=False): (a, b)
+                   for a, b in spans}
+        for fut in as_completed(futures):
+            a, b = futures[fut]
+            parts[a] = fut.result()
+            bar.update(min(b * BLOCK, draws) - min(a * BLOCK, draws))
+    bar.close()
+    merged = {k: np.concatenate([parts[a][k] for a, _ in spans])[:draws] for k in parts[0]}
+    return PSAResults(model, _dataset(model, merged, seed))
+
+
+def _progress(total: int, show: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="draw", desc="PSA", disable=not show, leave=False)
+
+
+def _dataset(model: Model, arrays: dict[str, np.ndarray], seed: int) -> xr.Dataset:
+    from .evaluate import COST_CATEGORIES, EFFECTS
+
+    ev = evaluate(model, ParameterSet.base(model))  # labels of the clinical items
+    n = arrays["costs"].shape[0]
+    coords = {"draw": np.arange(n), "strategy": model.strategy_names,
+              "category": list(COST_CATEGORIES), "measure": list(EFFECTS),
+              "item": list(ev.clinical["item"].to_numpy()),
+              "line": np.arange(1, arrays["clipped"].shape[2] + 1),
+              "parameter": list(model.parameters)}
+    return xr.Dataset(
+        {"costs": (("draw", "strategy", "category"), arrays["costs"]),
+         "effects": (("draw", "strategy", "measure"), arrays["effects"]),
+         "clinical": (("draw", "strategy", "item"), arrays["clinical"]),
+         "ttd_clipped": (("draw", "strategy", "line"), arrays["clipped"]),
+         "parameters": (("draw", "parameter"), arrays["parameters"])},
+        coords=coords, attrs={"model": model.name, "seed": seed})
+
+
+@dataclass
+class PSAResults:
+    """PSA draws: ``data`` is an xarray Dataset with costs (draw, strategy, category), effects
+    (draw, strategy, measure), clinical counts, TTD clipping and the sampled parameters."""
+
+    model: Model
+    data: xr.Dataset
+
+    @property
+    def cost(self) -> xr.DataArray:
+        """Total discounted cost per draw and strategy."""
+        return self.data["costs"].sum("category")
+
+    def effect(self, measure: str = "qaly") -> xr.DataArray:
+        return self.data["effects"].sel(measure=measure, drop=True)
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Save the draws (NetCDF); written to a temporary file and renamed into place."""
+        from .io.xlsx import atomic_path
+
+        with atomic_path(path, force=True) as tmp:
+            self.data.to_netcdf(tmp)
+        return Path(path)
+
+    @classmethod
+    def from_netcdf(cls, model: Model, path: str | Path) -> PSAResults:
+        with xr.open_dataset(path) as ds:
+            return cls(model, ds.load())

@@ -1,0 +1,135 @@
+"""Batch PSA: degenerate draws, convergence to the deterministic result, bit-identical chunks
+and Dask workers, NetCDF round trip, and the value-of-information analyses."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import hecon
+from hecon.cea import ceac, ceaf, evpi, evppi, population_factor, psa_summary
+from hecon.examples import template_model
+from hecon.model import Parameter
+from hecon.psa import psa
+
+
+def small_model(**settings):
+    """The template model over 10 years in monthly cycles: cheap enough for 10,000 draws."""
+    return template_model().with_settings(horizon_years=10.0, **settings)
+
+
+def all_fixed(model):
+    params = {n: Parameter(p.name, p.value, p.unit, "fixed", (), p.low, p.high, p.source)
+              for n, p in model.parameters.items()}
+    return model.__class__(**{**model.__dict__, "parameters": params})
+
+
+def test_degenerate_draws_equal_the_deterministic_result():
+    model = all_fixed(small_model())
+    res = psa(model, 250, seed=3, progress=False)
+    det = hecon.run(model).summary()
+    np.testing.assert_allclose(res.cost.to_numpy(),
+                               np.broadcast_to(det["cost"].to_numpy(), (250, 2)), rtol=1e-12)
+    np.testing.assert_allclose(res.effect("qaly").to_numpy(),
+                               np.broadcast_to(det["qaly"].to_numpy(), (250, 2)), rtol=1e-12)
+
+
+def test_draw_zero_is_the_base_case_and_mean_converges_for_a_linear_parameter():
+    model = all_fixed(small_model())
+    p = model.parameters["cost_drug_a"]
+    params = dict(model.parameters)
+    params["cost_drug_a"] = Parameter(p.name, p.value, p.unit, "gamma", (2_000.0,))
+    model = model.__class__(**{**model.__dict__, "parameters": params})
+    n = 4000
+    res = psa(model, n, seed=11, progress=False)
+    det = hecon.run(model).summary()
+    cost = res.cost.sel(strategy="drug A").to_numpy()
+    assert cost[0] == pytest.approx(det.at["drug A", "cost"], rel=1e-12)
+    mc_se = cost.std(ddof=1) / np.sqrt(n)
+    assert abs(cost.mean() - det.at["drug A", "cost"]) < 3 * mc_se
+    assert cost.std() > 0
+
+
+def test_bit_identical_for_any_chunk_size():
+    model = small_model()
+    runs = [psa(model, 10_000, seed=5, chunk_size=c, progress=False) for c in (100, 1000, 10_000)]
+    for other in runs[1:]:
+        for var in ("costs", "effects", "parameters"):
+            assert np.array_equal(runs[0].data[var].to_numpy(), other.data[var].to_numpy())
+    assert runs[0].cost.std("draw").min() > 0  # the draws do vary
+
+
+def test_dask_workers_give_bit_identical_results():
+    distributed = pytest.importorskip("dask.distributed")
+    model = small_model()
+    local = psa(model, 600, seed=9, chunk_size=200, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = psa(model, 600, seed=9, chunk_size=200, client=client, progress=False)
+    for var in ("costs", "effects", "parameters"):
+        assert np.array_equal(local.data[var].to_numpy(), remote.data[var].to_numpy())
+
+
+def test_netcdf_round_trip(tmp_path):
+    model = small_model()
+    res = psa(model, 200, seed=1, progress=False)
+    path = res.to_netcdf(tmp_path / "psa.nc")
+    back = type(res).from_netcdf(model, path)
+    assert np.array_equal(back.data["costs"].to_numpy(), res.data["costs"].to_numpy())
+    assert list(back.data["strategy"].to_numpy()) == model.strategy_names
+
+
+def test_ceac_sums_to_one_and_ceaf_picks_max_expected_nmb():
+    model = small_model()
+    res = psa(model, 1000, seed=2, progress=False)
+    c, e = res.cost.to_numpy(), res.effect().to_numpy()
+    grid = np.linspace(0, 300_000, 31)
+    curves = ceac(c, e, grid, model.strategy_names)
+    np.testing.assert_allclose(curves.sum(axis=1), 1.0)
+    frontier = ceaf(c, e, grid, model.strategy_names)
+    for w, row in frontier.iterrows():
+        nmb = w * e.mean(0) - c.mean(0)
+        assert row["optimal"] == model.strategy_names[int(nmb.argmax())]
+        assert row["probability"] == curves.loc[w, row["optimal"]]
+    summary = psa_summary(c, e, model.strategy_names)
+    assert (summary["cost_low"] <= summary["cost"]).all()
+    assert (summary["cost"] <= summary["cost_high"]).all()
+
+
+def test_evpi_closed_form_two_strategy_normal_case():
+    # INB ~ N(mu, sigma^2): EVPI = E[max(INB, 0)] - max(mu, 0) = sigma φ(mu/sigma) + mu Φ(mu/sigma)
+    # - max(mu, 0); here effects 0 and costs carry the uncertainty, so NMB = -cost
+    rng = np.random.default_rng(0)
+    n, mu, sigma = 200_000, 1_000.0, 4_000.0
+    inb = rng.normal(mu, sigma, n)
+    costs = np.column_stack([np.zeros(n), -inb])
+    effects = np.zeros((n, 2))
+    exact = sigma * stats.norm.pdf(mu / sigma) + mu * stats.norm.cdf(mu / sigma) - max(mu, 0)
+    assert evpi(costs, effects, 100_000.0)[0] == pytest.approx(exact, rel=0.05)
+
+
+def test_evppi_ordering_and_irrelevant_parameter():
+    rng = np.random.default_rng(1)
+    n = 3000
+    a, b, noise = rng.normal(0, 1, n), rng.normal(0, 1, n), rng.normal(0, 1, n)
+    irrelevant = rng.normal(0, 1, n)
+    inb = 500 * a + 300 * b ** 2 - 200 + 100 * noise  # net benefit of strategy 2 vs 1
+    costs = np.column_stack([np.zeros(n), -inb])
+    effects = np.zeros((n, 2))
+    wtp = 50_000.0
+    total = evpi(costs, effects, wtp)[0]
+    group = evppi(costs, effects, np.column_stack([a, b]), wtp)
+    single = evppi(costs, effects, a, wtp)
+    nothing = evppi(costs, effects, irrelevant, wtp)
+    tol = 0.05 * total
+    assert total + tol >= group >= single - tol >= -tol
+    assert group > single > 0
+    assert nothing < 0.05 * total
+    three = evppi(costs, effects, np.column_stack([a, b, irrelevant]), wtp, max_gp_draws=600)
+    assert three == pytest.approx(group, rel=0.1)
+
+
+def test_population_factor():
+    assert population_factor(1000, 3, 0.03) == pytest.approx(1000 * (1 + 1 / 1.03 + 1 / 1.03**2))
+    with pytest.raises(ValueError, match="population must be >= 0"):
+        population_factor(-1, 3, 0.03)
