@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -75,6 +76,135 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stamped(workbook: Path, kind: str, scenario: str | None, suffix: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    tag = "" if scenario is None else "-" + "".join(c if c.isalnum() else "_" for c in scenario)
+    return REPORTS / f"{workbook.stem}{tag}-{kind}-{stamp}{suffix}"
+
+
+def _client(args: argparse.Namespace):
+    """A Dask client for --scheduler ADDRESS or --workers K (None: run in this process)."""
+    if not (args.scheduler or args.workers):
+        return None, None
+    from dask.distributed import Client, LocalCluster
+
+    if args.scheduler:
+        return Client(args.scheduler), None
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def _cmd_psa(args: argparse.Namespace) -> int:
+    from .io.workbook_out import build_results_workbook, save_workbook
+    from .io.workbook_uncertainty import add_psa_sheets
+    from .psa import psa
+
+    workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
+    model = load_workbook(workbook, scenario=args.scenario)
+    out = Path(args.output) if args.output else _stamped(workbook, "psa", args.scenario, ".xlsx")
+    nc = Path(args.netcdf) if args.netcdf else out.with_suffix(".nc")
+    for path in (out, nc):
+        if path.exists() and not args.force:
+            raise FileExistsError(f"{path} exists; choose another name or pass --force")
+    client, cluster = _client(args)
+    start = time.perf_counter()
+    try:
+        draws = psa(model, args.draws, seed=args.seed, client=client,
+                    chunk_size=args.chunk_size, progress=True)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    elapsed = time.perf_counter() - start
+    draws.to_netcdf(nc)
+    res = run(model)
+    wb = build_results_workbook(res, workbook, args.scenario)
+    st = model.settings
+    grid = np.linspace(0.0, 3 * max(st.wtp), 61)
+    add_psa_sheets(wb, draws, grid, population=args.population, years=args.years)
+    save_workbook(wb, out, force=args.force)
+    print(_psa_table(draws))
+    print(f"\n{args.draws:,} draws in {elapsed:.1f} s; draws: {nc}; workbook: {out}")
+    return 0
+
+
+def _psa_table(draws) -> str:
+    from .cea import ceac, psa_summary
+
+    names = draws.model.strategy_names
+    cost, qaly = draws.cost.to_numpy(), draws.effect("qaly").to_numpy()
+    table = psa_summary(cost, qaly, names)
+    for w in draws.model.settings.wtp:
+        table[f"P(CE) at {w:,.0f}"] = ceac(cost, qaly, [w], names).iloc[0].to_numpy()
+    return table.to_string(float_format=lambda x: f"{x:,.3f}" if abs(x) < 1e3 else _money(x))
+
+
+def _cmd_dsa(args: argparse.Namespace) -> int:
+    from . import dsa
+    from .io.workbook_out import build_results_workbook, save_workbook
+    from .io.workbook_uncertainty import add_dsa_sheets
+
+    workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
+    model = load_workbook(workbook)
+    wtp = args.wtp if args.wtp is not None else model.settings.wtp[len(model.settings.wtp) // 2]
+    out = Path(args.output) if args.output else _stamped(workbook, "dsa", None, ".xlsx")
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists; choose another name or pass --force")
+    tornado = dsa.one_way(model, wtp, args.strategy, args.comparator)
+    scen = dsa.scenarios(model, wtp, args.strategy, args.comparator)
+    prices = None
+    if args.price_parameter:
+        prices = dsa.threshold_prices(model, args.price_parameter, model.settings.wtp,
+                                      args.strategy, args.comparator)
+    wb = build_results_workbook(run(model), workbook)
+    add_dsa_sheets(wb, tornado, scen, prices)
+    save_workbook(wb, out, force=args.force)
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(f"One-way DSA: {tornado.attrs['strategy']} vs {tornado.attrs['comparator']}, "
+              f"incremental NMB at {wtp:,.0f} per QALY (base {tornado.attrs['base_inmb']:,.0f})")
+        print(tornado.head(15)[["parameter", "low", "high", "inmb_low", "inmb_high"]]
+              .to_string(index=False, float_format=_money))
+        print("\nScenarios\n" + scen[["ICER", "INMB"]].to_string(float_format=_money))
+        if prices is not None:
+            print("\nThreshold prices\n" + prices.to_string(float_format=_money))
+    print(f"\nworkbook: {out}")
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from .fitting import fit_km_file
+
+    report = fit_km_file(args.km, args.at_risk, families=args.families,
+                         total_events=args.total_events, output=args.output, force=args.force,
+                         time_unit=args.time_unit, horizon=args.horizon,
+                         write_into=args.write_into, curve_name=args.curve, family=args.family)
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(report.table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(f"\nworkbook: {report.workbook_path}")
+    for path in report.figure_paths:
+        print(f"figure: {path}")
+    if report.copy_path is not None:
+        print(f"input workbook copy with curve {args.curve!r}: {report.copy_path}")
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    summary, failures = run_batch(args.inputs, all_scenarios=args.scenarios,
+                                  output=args.output or _stamped(Path("batch"), "summary", None,
+                                                                 ".xlsx"),
+                                  force=args.force)
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(summary.to_string(index=False, float_format=lambda x: f"{x:,.3f}"
+                                if abs(x) < 1e3 else _money(x)))
+    for name, error in failures:
+        print(f"FAILED {name}: {error}", file=sys.stderr)
+    return 1 if failures else 0
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     path = write_template(args.output, force=args.force)
     print(f"wrote template workbook {path}")
@@ -111,6 +241,71 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("psa", help="probabilistic sensitivity analysis in batches",
+                       description="Run a PSA: sample every parameter's distribution (draw 0 = "
+                       "base case), run the model for each draw (chunked; optionally on a Dask "
+                       "cluster), save the draws as NetCDF and write the results workbook with "
+                       "PSA summary, CE plane, CEAC/CEAF and EVPI/EVPPI sheets.")
+    p.add_argument("workbook", nargs="?", help=f"input workbook (default: {DEFAULT_WORKBOOK})")
+    p.add_argument("--draws", type=int, default=1000, help="number of draws (default 1000)")
+    p.add_argument("--seed", type=int, help="random seed (default: the workbook's)")
+    p.add_argument("--chunk-size", type=int, help="draws per chunk (a multiple of 100; "
+                   "default: what fits in about 512 MiB)")
+    p.add_argument("--workers", type=int, help="start a local Dask cluster with K workers")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler (tcp://HOST:PORT)")
+    p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
+    p.add_argument("--population", type=float, help="patients per year, for population EVPI")
+    p.add_argument("--years", type=int, help="years the decision applies, for population EVPI")
+    p.add_argument("-o", "--output", help="results workbook (default: a new file in reports/)")
+    p.add_argument("--netcdf", help="NetCDF file of the draws (default: beside the workbook)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=_cmd_psa)
+
+    p = sub.add_parser("dsa", help="one-way (tornado), scenarios and threshold prices",
+                       description="Deterministic sensitivity analysis: every parameter with a "
+                       "DSA range at its low and high value (tornado of incremental net monetary "
+                       "benefit), every named scenario, and optionally threshold prices.")
+    p.add_argument("workbook", nargs="?", help=f"input workbook (default: {DEFAULT_WORKBOOK})")
+    p.add_argument("--wtp", type=float, help="willingness to pay per QALY (default: the middle "
+                   "value of the workbook's list)")
+    p.add_argument("--strategy", help="strategy to assess (default: the second)")
+    p.add_argument("--comparator", help="comparator (default: the first strategy)")
+    p.add_argument("--price-parameter", help="parameter whose threshold value to find (e.g. "
+                   "the CAR T price) at each willingness to pay")
+    p.add_argument("-o", "--output", help="results workbook (default: a new file in reports/)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=_cmd_dsa)
+
+    p = sub.add_parser("fit", help="fit survival curves to a digitized KM curve",
+                       description="Reconstruct patient data from a digitized Kaplan-Meier "
+                       "curve and its numbers at risk (Guyot et al. 2012), fit every parametric "
+                       "family by maximum likelihood, write a workbook and figures, and "
+                       "optionally put the chosen curve into a copy of an input workbook.")
+    p.add_argument("km", help="CSV with columns time, survival (digitized KM coordinates)")
+    p.add_argument("--at-risk", help="CSV with columns time, n_risk (numbers at risk)")
+    p.add_argument("--families", nargs="+", help="families to fit (default: all six)")
+    p.add_argument("--total-events", type=int, help="published total number of events")
+    p.add_argument("--time-unit", default="months", help="unit of the CSV times (default "
+                   "months)")
+    p.add_argument("--horizon", type=float, help="extrapolation horizon in the time unit")
+    p.add_argument("-o", "--output", help="fit workbook (default: beside the KM file)")
+    p.add_argument("--write-into", help="input workbook to copy with the chosen curve added")
+    p.add_argument("--curve", help="name of the curve to add (with --write-into)")
+    p.add_argument("--family", help="family to add (default: the best AIC)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser("batch", help="run many workbooks (or all scenarios) into one summary",
+                       description="Run every workbook matched by the arguments (files, "
+                       "directories or glob patterns) — and with --scenarios every named "
+                       "scenario of each — and write one summary workbook. A failure is "
+                       "reported and does not stop the batch (exit code 1 if any failed).")
+    p.add_argument("inputs", nargs="+", help="workbooks, directories or glob patterns")
+    p.add_argument("--scenarios", action="store_true", help="also run every named scenario")
+    p.add_argument("-o", "--output", help="summary workbook (default: a new file in reports/)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("template", help="write a blank-but-valid input workbook",
                        description="Write a small, valid input workbook to edit.")

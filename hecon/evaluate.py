@@ -126,6 +126,24 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     clip = np.zeros((D, S, L))
     totals: list[dict[str, dict[str, np.ndarray]]] = []
     series_by_strategy = []
+    kernel_cache: dict[tuple[str, bool], tuple] = {}  # a regimen's kernels as first/later line
+    line_cache: dict = {}  # lines with the same history in several strategies run once
+
+    def kernels_of(reg: Regimen, first: bool):
+        if (reg.name, first) not in kernel_cache:
+            tau = kernel_times(n_cycles, dt, 0.0 if first else 0.5)
+            cart = reg.car_t
+            k, clipped = line_kernels(
+                tau, D, pfs=curve(reg.pfs), bg0=bg,
+                ttd=None if reg.ttd is None else curve(reg.ttd), one_time=reg.one_time,
+                death_share=ps[reg.death_share],
+                wait=0.0 if cart is None else ps[cart.months_to_infusion] / MONTHS_PER_YEAR,
+                p_not_infused=0.0 if cart is None else ps[cart.p_not_infused],
+                p_death_if_not_infused=0.0 if cart is None else ps[cart.p_death_if_not_infused],
+                excess_death=tox[reg.name].excess_death)
+            kernel_cache[reg.name, first] = (k, clipped, _drug(reg, ps, tau[1:], k.on, k.pf))
+        return kernel_cache[reg.name, first]
+
     for s, strat in enumerate(strategies):
         kernels, drugs, regs = [], [], []
         for line_no, line in enumerate(strat.lines):
@@ -134,21 +152,13 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
             except KeyError:
                 raise ValueError(f"strategy {strat.name!r} line {line_no + 1}: unknown regimen "
                                  f"{line.regimen!r}") from None
-            tau = kernel_times(n_cycles, dt, 0.0 if line_no == 0 else 0.5)
-            cart = reg.car_t
-            k, clip[:, s, line_no] = line_kernels(
-                tau, D, pfs=curve(reg.pfs), bg0=bg,
-                ttd=None if reg.ttd is None else curve(reg.ttd), one_time=reg.one_time,
-                death_share=ps[reg.death_share],
-                wait=0.0 if cart is None else ps[cart.months_to_infusion] / MONTHS_PER_YEAR,
-                p_not_infused=0.0 if cart is None else ps[cart.p_not_infused],
-                p_death_if_not_infused=0.0 if cart is None else ps[cart.p_death_if_not_infused],
-                excess_death=tox[reg.name].excess_death)
+            k, clip[:, s, line_no], drug = kernels_of(reg, line_no == 0)
             kernels.append(k)
-            drugs.append(_drug(reg, ps, tau[1:], k.on, k.pf))
+            drugs.append(drug)
             regs.append(reg)
         p_next = [ps[line.p_next] for line in strat.lines]
-        lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_exits)
+        keys = [(line.regimen, line.p_next) for line in strat.lines]
+        lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_exits, keys, line_cache)
         series_by_strategy.append((lines, palliative))
         totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor))
     _add_evlyg(totals, [tot.pop("_series") for tot in totals], w)
@@ -162,9 +172,10 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
 
 
 def dsum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Σ_k x[..., k] w[k], summed row by row (no BLAS), so that a draw's total does not depend
-    on how many draws share the array: PSA results are bit-identical across chunk sizes."""
-    return (x * w).sum(axis=-1)
+    """Σ_k x[..., k] w[k], row by row (einsum's own loop, not BLAS), so that a draw's total does
+    not depend on how many draws share the array: PSA results are bit-identical across chunk
+    sizes."""
+    return np.einsum("...k,k->...", x, w)
 
 
 def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: list[LineSeries],

@@ -206,22 +206,32 @@ def _pad(kernel: np.ndarray, size: int) -> np.ndarray:
 
 def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
                  p_next: list[np.ndarray], palliative_exits: np.ndarray,
+                 keys: list | None = None, cache: dict | None = None,
                  ) -> tuple[list[LineSeries], np.ndarray, np.ndarray]:
     """Run one strategy's lines in order; returns each line's series, the flow into palliative
     care and palliative occupancy (excess world, (D, T+1)). ``p_next[l]`` (D,) is the chance
     that a patient progressing on line l starts line l + 1 (ignored for the last line);
     ``palliative_exits`` (D, T+1) are deaths per cycle after the start of palliative care;
-    ``drugs[l]`` is the drug-cost argument of :func:`run_line`."""
+    ``drugs[l]`` is the drug-cost argument of :func:`run_line`.
+
+    Strategies often share their first lines (standard of care before a later CAR T): with
+    ``keys`` (one hashable per line identifying its regimen and p_next) and a ``cache`` shared
+    across strategies, a line whose whole history was already run is not run again."""
     D, T1 = kernels[0].pf.shape
     flow = np.zeros((D, T1))
     flow[:, 0] = 1.0
     to_palliative = np.zeros((D, T1))
+    cache = {} if cache is None else cache
+    keys = list(range(len(kernels))) if keys is None else keys
     out = []
     for line, (k, drug) in enumerate(zip(kernels, drugs, strict=True)):
-        series, progress, _ = run_line(flow, k, drug, first=line == 0)
+        prefix = tuple(keys[: line + 1])
+        if prefix not in cache:
+            cache[prefix] = run_line(flow, k, drug, first=line == 0)[:2]
+        series, progress = cache[prefix]
         out.append(series)
         go_on = p_next[line][:, None] if line < len(kernels) - 1 else 0.0
-        to_palliative += (1.0 - go_on) * progress
+        to_palliative = to_palliative + (1.0 - go_on) * progress
         flow = go_on * progress
     died = Convolver(to_palliative)(palliative_exits)
     palliative = np.maximum(np.cumsum(to_palliative - died, axis=-1), 0.0)

@@ -34,6 +34,19 @@ def write_results_workbook(res: Results, path: str | Path, *, force: bool = Fals
                            input_path: str | Path | None = None,
                            scenario: str | None = None) -> Path:
     """Write the payer workbook atomically (an existing file only with ``force``)."""
+    return save_workbook(build_results_workbook(res, input_path, scenario), path, force)
+
+
+def save_workbook(wb: openpyxl.Workbook, path: str | Path, force: bool = False) -> Path:
+    """Save atomically: a temporary file renamed into place; never over a file without force."""
+    with atomic_path(path, force=force) as tmp:
+        wb.save(tmp)
+    return Path(path)
+
+
+def build_results_workbook(res: Results, input_path: str | Path | None = None,
+                           scenario: str | None = None) -> openpyxl.Workbook:
+    """The payer workbook in memory (sheets may be added before saving)."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     _cover(wb.create_sheet("Cover"), res, input_path, scenario)
@@ -44,9 +57,7 @@ def write_results_workbook(res: Results, path: str | Path, *, force: bool = Fals
     _survival(wb.create_sheet("Survival"), res)
     _inputs(wb.create_sheet("Inputs"), res)
     _methods(wb.create_sheet("Methods"), res, scenario)
-    with atomic_path(path, force=force) as tmp:
-        wb.save(tmp)
-    return Path(path)
+    return wb
 
 
 def _cover(ws, res: Results, input_path, scenario) -> None:
