@@ -30,13 +30,16 @@ EFFECTS = ("ly", "qaly", "evlyg", "pf_years", "tf_years", "on_tx_years", "pallia
 class Evaluation:
     """Arrays from one evaluation: ``costs`` (draw, strategy, category), ``effects`` (draw,
     strategy, measure), ``clinical`` (draw, strategy, item; undiscounted counts per patient),
-    ``clipping`` (draw, strategy, line: largest TTD − PFS gap clipped) and optionally the trace."""
+    ``clipping`` (draw, strategy, line: largest TTD − PFS gap clipped) and optionally the trace
+    and the undiscounted cost per cycle."""
 
     costs: xr.DataArray
     effects: xr.DataArray
     clinical: xr.DataArray
     clipping: xr.DataArray
     trace: xr.DataArray | None = None
+    #: undiscounted all-cause cost per cycle (draw, strategy, category, cycle), with the trace
+    cost_series: xr.DataArray | None = None
 
 
 def _grid_shape(model: Model) -> tuple[int, float]:
@@ -86,9 +89,12 @@ class _Weights:
     count: np.ndarray  # flows, counted (background only)
     background: np.ndarray  # S_bg(t_k): excess world → all-cause occupancy
     death_event: np.ndarray  # flows of all-cause deaths (no background factor)
+    cycle_years: float
+    shape: tuple[int, int]  # (draws, cycles + 1)
 
 
-def _weights(model: Model, s_bg: np.ndarray, dt: float, n_cycles: int) -> _Weights:
+def _weights(model: Model, s_bg: np.ndarray, dt: float, n_cycles: int,
+             shape: tuple[int, int]) -> _Weights:
     st = model.settings
     g_flow = np.concatenate([[1.0], np.sqrt(s_bg[:-1] * s_bg[1:])])
     ec = event_weights(n_cycles, dt, st.discount_costs)
@@ -98,7 +104,7 @@ def _weights(model: Model, s_bg: np.ndarray, dt: float, n_cycles: int) -> _Weigh
         undiscounted=occupancy_weights(n_cycles, dt, 0.0, st.half_cycle) * s_bg,
         cost_event=ec * g_flow,
         out_event=event_weights(n_cycles, dt, st.discount_outcomes) * g_flow,
-        count=g_flow, background=s_bg, death_event=ec)
+        count=g_flow, background=s_bg, death_event=ec, cycle_years=dt, shape=shape)
 
 
 def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evaluation:
@@ -110,7 +116,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     bg = background(model)
     tox = toxicity_profiles(model, ps)
     t = np.arange(T1) * dt
-    w = _weights(model, bg.survival(t), dt, n_cycles)
+    w = _weights(model, bg.survival(t), dt, n_cycles, (D, T1))
     age_factor = _utility_factor(model, t)
     curve_cache: dict[str, object] = {}
 
@@ -160,15 +166,22 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
         keys = [(line.regimen, line.p_next) for line in strat.lines]
         lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_exits, keys, line_cache)
         series_by_strategy.append((lines, palliative))
-        totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor))
+        totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor,
+                                      keep_trace))
     _add_evlyg(totals, [tot.pop("_series") for tot in totals], w)
     ev = _stack(model, ps, totals)
     coords = {"draw": np.arange(D), "strategy": model.strategy_names}
     clipping = xr.DataArray(clip, dims=("draw", "strategy", "line"),
                             coords={**coords, "line": np.arange(1, L + 1)})
-    trace = _trace_array(model, series_by_strategy, w.background, coords, t) if keep_trace \
-        else None
-    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, trace)
+    trace = cost_series = None
+    if keep_trace:
+        trace = _trace_array(model, series_by_strategy, w.background, coords, t)
+        cost_series = xr.DataArray(
+            np.stack([tot["_cost_series"] for tot in totals], axis=1),
+            dims=("draw", "strategy", "category", "cycle"),
+            coords={**coords, "category": list(COST_CATEGORIES), "cycle": np.arange(T1),
+                    "years": ("cycle", t)})
+    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, trace, cost_series)
 
 
 def dsum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -179,12 +192,15 @@ def dsum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: list[LineSeries],
-                    palliative: np.ndarray, tox, w: _Weights, age_factor: np.ndarray) -> dict:
+                    palliative: np.ndarray, tox, w: _Weights, age_factor: np.ndarray,
+                    with_cost_series: bool = False) -> dict:
     """Totals of one strategy (arrays (D,)): costs by category, effects, clinical counts; and
     the all-cause alive and QALY-rate series that evLYG compares across strategies."""
     D = ps.n_draws
     zero = np.zeros(D)
-    costs = dict.fromkeys(COST_CATEGORIES, zero)
+    # each cost category as a rate per year on occupancy plus a flow per cycle (excess world)
+    rate = dict.fromkeys(COST_CATEGORIES, 0.0)
+    flow = dict.fromkeys(COST_CATEGORIES, 0.0)
     gain = ps[model.tf_utility_gain][:, None]
     alive = palliative.copy()
     q_rate = ps[model.palliative.utility][:, None] * palliative
@@ -195,26 +211,22 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
         prof = tox[reg.name]
         cart = reg.car_t
         off = ls.pf - ls.on
-        treated = dsum(ls.treat, w.cost_event)
-        entries_cost = dsum(ls.entries, w.cost_event)
-        on_cost = dsum(ls.on, w.cost)
-        drug = dsum(ls.drug, w.cost)
-        costs = costs | {
-            "drugs" if line_no == 0 else "subsequent_drugs":
-                costs["drugs" if line_no == 0 else "subsequent_drugs"] + drug,
-            "administration": costs["administration"]
-                + ps[reg.admin_cost] * MONTHS_PER_YEAR * on_cost
-                + ps[reg.start_cost] * entries_cost,
-            "monitoring": costs["monitoring"]
-                + ps[reg.monitoring_cost] * MONTHS_PER_YEAR * dsum(ls.pf, w.cost),
-            "toxicity": costs["toxicity"] + prof.cost * treated,
-        }
+        drug = "drugs" if line_no == 0 else "subsequent_drugs"
+        rate[drug] = rate[drug] + ls.drug
+        rate["administration"] = (rate["administration"]
+                                  + ps[reg.admin_cost][:, None] * MONTHS_PER_YEAR * ls.on)
+        flow["administration"] = flow["administration"] + ps[reg.start_cost][:, None] * ls.entries
+        rate["monitoring"] = (rate["monitoring"]
+                              + ps[reg.monitoring_cost][:, None] * MONTHS_PER_YEAR * ls.pf)
+        flow["toxicity"] = flow["toxicity"] + prof.cost[:, None] * ls.treat
         u = ps[reg.utility][:, None]
         line_q = u * ls.on + (u + gain) * off
         if cart is not None:
-            costs["car_t"] = (costs["car_t"] + ps[cart.apheresis_cost] * entries_cost
-                              + ps[cart.bridging_cost] * MONTHS_PER_YEAR * dsum(ls.bridge, w.cost)
-                              + (ps[cart.product_price] + ps[cart.infusion_cost]) * treated)
+            flow["car_t"] = (flow["car_t"] + ps[cart.apheresis_cost][:, None] * ls.entries
+                             + (ps[cart.product_price] + ps[cart.infusion_cost])[:, None]
+                             * ls.treat)
+            rate["car_t"] = (rate["car_t"]
+                             + ps[cart.bridging_cost][:, None] * MONTHS_PER_YEAR * ls.bridge)
             line_q = line_q + ps[cart.bridging_utility][:, None] * ls.bridge
         alive = alive + ls.pf + ls.bridge
         q_rate = q_rate + line_q
@@ -226,14 +238,16 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
         n_treated = dsum(ls.treat, w.count)
         if cart is not None:
             clinical["infused CAR T"] = clinical.get("infused CAR T", zero) + n_treated
-        for label, rate in prof.events.items():
-            clinical[label] = clinical.get(label, zero) + rate * n_treated
+        for label, r in prof.events.items():
+            clinical[label] = clinical.get(label, zero) + r * n_treated
+    rate["palliative_care"] = ps[model.palliative.cost][:, None] * MONTHS_PER_YEAR * palliative
     alive_all = alive * w.background
-    deaths = np.concatenate([np.zeros((D, 1)), -np.diff(alive_all, axis=-1)], axis=-1)
-    costs["palliative_care"] = ps[model.palliative.cost] * MONTHS_PER_YEAR * dsum(palliative,
-                                                                                  w.cost)
-    costs["terminal_care"] = ps[model.terminal_care_cost] * dsum(np.maximum(deaths, 0.0),
-                                                                 w.death_event)
+    deaths = np.maximum(np.concatenate([np.zeros((D, 1)), -np.diff(alive_all, axis=-1)],
+                                       axis=-1), 0.0)
+    terminal = ps[model.terminal_care_cost][:, None] * deaths  # all-cause already
+    costs = {cat: zero + _total(rate[cat], w.cost) + _total(flow[cat], w.cost_event)
+             for cat in COST_CATEGORIES}
+    costs["terminal_care"] = dsum(terminal, w.death_event)
     q_rate = q_rate * age_factor
     first = lines[0]
     effects = {
@@ -247,8 +261,29 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     clinical = {"life_expectancy": dsum(alive, w.undiscounted),
                 "pf_years_undiscounted": dsum(first.pf + first.bridge, w.undiscounted),
                 "tf_years_undiscounted": tf0, **clinical}
-    return {"costs": costs, "effects": effects, "clinical": clinical,
-            "_series": (alive, q_rate, ae_loss, ps[regs[0].utility])}
+    out = {"costs": costs, "effects": effects, "clinical": clinical,
+           "_series": (alive, q_rate, ae_loss, ps[regs[0].utility])}
+    if with_cost_series:
+        out["_cost_series"] = np.stack(
+            [_per_cycle(rate[c], flow[c], w) if c != "terminal_care" else terminal
+             for c in COST_CATEGORIES], axis=1)
+    return out
+
+
+def _total(x, weights: np.ndarray):
+    return dsum(x, weights) if isinstance(x, np.ndarray) else 0.0
+
+
+def _per_cycle(rate, flow, w: _Weights) -> np.ndarray:
+    """Undiscounted all-cause cost in each cycle (index k: between t_{k-1} and t_k; index 0:
+    at t = 0) from a rate per year on occupancy (trapezoid within the cycle) and a flow."""
+    dt = w.cycle_years
+    out = np.zeros_like(w.background) if not isinstance(flow, np.ndarray) else flow * w.count
+    if isinstance(rate, np.ndarray):
+        r = rate * w.background
+        out = out + np.concatenate([np.zeros(r.shape[:-1] + (1,)),
+                                    0.5 * dt * (r[..., :-1] + r[..., 1:])], axis=-1)
+    return np.broadcast_to(out, w.shape).copy() if out.ndim == 1 else out
 
 
 def _add_evlyg(totals: list[dict], series: list, w: _Weights) -> None:

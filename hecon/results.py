@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -47,6 +48,27 @@ class Results:
         if self.evaluation.trace is None:
             raise ValueError("this run did not keep its trace")
         return self.evaluation.trace.isel(draw=0)
+
+    def cost_by_cycle(self) -> xr.DataArray:
+        """Undiscounted cost per patient in each cycle (strategy, category, cycle); cycle k runs
+        from t_{k-1} to t_k (cycle 0: events at t = 0)."""
+        if self.evaluation.cost_series is None:
+            raise ValueError("this run did not keep its trace")
+        return self.evaluation.cost_series.isel(draw=0)
+
+    def cost_by_year(self, years: int | None = None) -> pd.DataFrame:
+        """Undiscounted cost per patient in each year after starting (strategy × year 1..H):
+        the input of a budget impact analysis (not discounted)."""
+        series = self.cost_by_cycle().sum("category")
+        t = series["years"].to_numpy()
+        year = np.maximum(np.ceil(t - 1e-9), 1).astype(int)  # cycle ending at t → year ⌈t⌉
+        horizon = int(year.max()) if years is None else int(years)
+        table = pd.DataFrame(
+            [np.bincount(year, weights=row, minlength=horizon + 1)[1:horizon + 1]
+             for row in series.to_numpy()],
+            index=pd.Index(self.model.strategy_names, name="strategy"),
+            columns=range(1, horizon + 1))
+        return table
 
     def summary(self) -> pd.DataFrame:
         """Per strategy: total cost, LYs, QALYs, evLYG, PF and treatment-free years."""

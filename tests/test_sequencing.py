@@ -193,3 +193,17 @@ def test_drug_costs_follow_time_on_treatment():
     expected = 1000 * 12 * (1 - np.exp(-0.5 * 20)) / 0.5
     assert res.costs.loc["A", "drugs"] == pytest.approx(expected, rel=1e-4)
     assert res.effects.loc["A", "on_tx_years"] == pytest.approx(expected / 12000, rel=1e-4)
+
+
+def test_cost_by_cycle_and_year_add_up_to_the_undiscounted_total(seed_model):
+    model = seed_model.with_settings(discount_costs=0.0)
+    res = hecon.run(model)
+    by_cycle = res.cost_by_cycle()
+    np.testing.assert_allclose(by_cycle.sum("cycle").to_pandas().to_numpy(),
+                               res.costs.drop(columns="total").to_numpy(), rtol=1e-10)
+    by_year = res.cost_by_year()
+    np.testing.assert_allclose(by_year.sum(axis=1), res.costs["total"], rtol=1e-10)
+    assert (by_year.to_numpy() >= 0).all()
+    # CAR T 2L pays the one-time product in year 1: most of its lifetime cost
+    assert by_year.loc["CAR T 2L", 1] > 0.5 * by_year.loc["CAR T 2L"].sum()
+    assert list(res.cost_by_year(5).columns) == [1, 2, 3, 4, 5]
