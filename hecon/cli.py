@@ -125,9 +125,29 @@ def _cmd_psa(args: argparse.Namespace) -> int:
     grid = np.linspace(0.0, 3 * max(st.wtp), 61)
     add_psa_sheets(wb, draws, grid, population=args.population, years=args.years)
     save_workbook(wb, out, force=args.force)
+    figures = _psa_figures(draws, grid, out, args.force)
     print(_psa_table(draws))
     print(f"\n{args.draws:,} draws in {elapsed:.1f} s; draws: {nc}; workbook: {out}")
+    print("figures: " + ", ".join(str(p) for p in figures if p.suffix == ".png"))
     return 0
+
+
+def _psa_figures(draws, grid, out: Path, force: bool) -> list[Path]:
+    """CE plane, CEAC/CEAF and EVPI as PNG and SVG beside the workbook."""
+    from .cea import ceac, ceaf, evpi
+    from .plots import plot_ce_plane, plot_ceac, plot_evpi
+
+    names = draws.model.strategy_names
+    cost, qaly = draws.cost.to_numpy(), draws.effect("qaly").to_numpy()
+    inc_cost = {n: cost[:, i] - cost[:, 0] for i, n in enumerate(names) if i}
+    inc_qaly = {n: qaly[:, i] - qaly[:, 0] for i, n in enumerate(names) if i}
+    wtp = draws.model.settings.wtp[len(draws.model.settings.wtp) // 2]
+    base = out.with_suffix("")
+    return [*plot_ce_plane(inc_cost, inc_qaly, names[0], wtp, f"{base}-ce-plane", names=names,
+                           force=force),
+            *plot_ceac(ceac(cost, qaly, grid, names), ceaf(cost, qaly, grid, names),
+                       f"{base}-ceac", names=names, force=force),
+            *plot_evpi(grid, evpi(cost, qaly, grid), f"{base}-evpi", force=force)]
 
 
 def _psa_table(draws) -> str:
@@ -161,6 +181,9 @@ def _cmd_dsa(args: argparse.Namespace) -> int:
     wb = build_results_workbook(run(model), workbook)
     add_dsa_sheets(wb, tornado, scen, prices)
     save_workbook(wb, out, force=args.force)
+    from .plots import plot_tornado
+
+    plot_tornado(tornado, f"{out.with_suffix('')}-tornado", force=args.force)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(f"One-way DSA: {tornado.attrs['strategy']} vs {tornado.attrs['comparator']}, "
               f"incremental NMB at {wtp:,.0f} per QALY (base {tornado.attrs['base_inmb']:,.0f})")

@@ -172,3 +172,129 @@ def plot_log_cumhazard(km: pd.DataFrame, fits: Mapping[str, Distribution], path:
                     **strategy_style(family, i))
     _legend(ax, loc="lower right")
     return save_figure(fig, path, force=force)
+
+
+# -- uncertainty: cost-effectiveness plane, CEAC/CEAF, tornado, EVPI ---------------------------
+_WTP_LABEL = "Willingness to pay (USD per QALY)"
+
+
+def _thousands(ax: Axes, axis: str = "y", decimals: int = 0) -> None:
+    """Tick labels with thousands separators on ``axis`` ("x" or "y")."""
+    from matplotlib.ticker import StrMethodFormatter
+
+    getattr(ax, f"{axis}axis").set_major_formatter(StrMethodFormatter(f"{{x:,.{decimals}f}}"))
+
+
+def _index(name: str, names: Sequence[str] | None, fallback: int) -> int:
+    """A strategy's position in the model (``names``), so its style matches other figures."""
+    return list(names).index(name) if names is not None and name in names else fallback
+
+
+def plot_ce_plane(inc_cost: Mapping[str, Any], inc_qaly: Mapping[str, Any], comparator: str,
+                  wtp: float | None, path: str | Path, *, names: Sequence[str] | None = None,
+                  force: bool = False) -> list[Path]:
+    """Cost-effectiveness plane: the PSA draws of incremental QALYs (x) and cost (y) of each
+    strategy versus ``comparator``, each strategy's mean marked, and the threshold line
+    cost = ``wtp`` x QALYs through the origin (draws below it are cost-effective at ``wtp``).
+    ``names`` is the model's strategy order (styles by position; default: the dict order)."""
+    fig, ax = _new_axes(f"Cost-effectiveness plane versus {comparator}", "Incremental QALYs",
+                        "Incremental cost (USD)")
+    ax.axhline(0.0, color="0.3", linewidth=0.7)
+    ax.axvline(0.0, color="0.3", linewidth=0.7)
+    for i, (name, cost) in enumerate(inc_cost.items()):
+        style = strategy_style(name, _index(name, names, i))
+        x, y = np.asarray(inc_qaly[name], float), np.asarray(cost, float)
+        ax.scatter(x, y, s=7, color=style["color"], marker=style["marker"], alpha=0.35,
+                   linewidths=0, label=name, rasterized=x.size > 2000)
+        ax.scatter([x.mean()], [y.mean()], s=80, color=style["color"], marker=style["marker"],
+                   edgecolors="black", linewidths=1.2, zorder=4, label=f"{name}: mean")
+    if wtp is not None:
+        lo, hi = ax.get_xlim()
+        grid = np.array([min(lo, 0.0), max(hi, 0.0)])
+        ax.plot(grid, wtp * grid, color="0.25", linestyle="--", linewidth=1.0,
+                label=f"Threshold: {wtp:,.0f} USD per QALY")
+        ax.set_xlim(lo, hi)
+    _thousands(ax, "y")
+    _legend(ax)
+    for handle in ax.get_legend().legend_handles:  # draws: opaque, legible legend markers
+        if getattr(handle, "get_sizes", None) is not None and handle.get_sizes()[0] < 20:
+            handle.set_alpha(1.0)
+            handle.set_sizes([25])
+    return save_figure(fig, path, force=force)
+
+
+def plot_ceac(ceac_df: pd.DataFrame, ceaf_df: pd.DataFrame | None, path: str | Path, *,
+              names: Sequence[str] | None = None, force: bool = False) -> list[Path]:
+    """Cost-effectiveness acceptability curves, one per strategy (columns of ``ceac_df``, index
+    willingness to pay; Fenwick et al. 2001), under the acceptability frontier as a thick grey
+    line (``ceaf_df["probability"]``; Barton et al. 2008)."""
+    fig, ax = _new_axes("Cost-effectiveness acceptability", _WTP_LABEL,
+                        "Probability cost-effective")
+    wtp = ceac_df.index.to_numpy(float)
+    if ceaf_df is not None:
+        ax.plot(ceaf_df.index.to_numpy(float), ceaf_df["probability"].to_numpy(float),
+                color="0.55", linewidth=6, alpha=0.45, solid_capstyle="butt", zorder=1,
+                label="Frontier (CEAF)")
+    for i, name in enumerate(ceac_df.columns):
+        ax.plot(wtp, ceac_df[name].to_numpy(float), label=str(name), zorder=3,
+                **strategy_style(str(name), _index(name, names, i)))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlim(wtp.min(), wtp.max())
+    _thousands(ax, "x")
+    _legend(ax)
+    return save_figure(fig, path, force=force)
+
+
+def _value_label(x: float) -> str:
+    """A parameter value for a label: thousands separators for large values, else 4 digits."""
+    return f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:,.4g}"
+
+
+def plot_tornado(table: pd.DataFrame, path: str | Path, *, force: bool = False) -> list[Path]:
+    """Tornado diagram of a one-way analysis (:func:`hecon.dsa.one_way`): for each parameter a
+    bar from the base-case INMB to the INMB at its low and at its high value, labelled with the
+    value used; the widest range at the top."""
+    base = float(table.attrs["base_inmb"])
+    t = table.assign(width=(table["inmb_high"] - table["inmb_low"]).abs())
+    t = t.sort_values("width", kind="stable").reset_index(drop=True)  # widest last = top
+    title = "One-way sensitivity analysis"
+    if "strategy" in table.attrs:
+        title += (f"\n{table.attrs['strategy']} vs {table.attrs['comparator']}, willingness to "
+                  f"pay {table.attrs['wtp']:,.0f} USD per QALY")
+    fig, ax = _new_axes(title, "Incremental net monetary benefit (USD)", "")
+    fig.set_size_inches(FIGSIZE[0], max(FIGSIZE[1], 1.2 + 0.45 * len(t)))
+    y = np.arange(len(t))
+    sides = (("low", COLOURS[0], None, "Parameter at its low value"),
+             ("high", COLOURS[1], "///", "Parameter at its high value"))
+    for side, colour, hatch, label in sides:
+        end = t[f"inmb_{side}"].to_numpy(float)
+        ax.barh(y, end - base, left=base, height=0.6, color=colour, hatch=hatch,
+                edgecolor="white" if hatch else colour, linewidth=0.5, label=label)
+        for yi, xi, value in zip(y, end, t[side], strict=True):
+            ax.annotate(_value_label(value), (xi, yi), xytext=(4 if xi >= base else -4, 0),
+                        textcoords="offset points", ha="left" if xi >= base else "right",
+                        va="center", fontsize=8, color="0.2")
+    ax.axvline(base, color="black", linewidth=1.0)
+    ax.set_yticks(y, t["parameter"].astype(str), fontsize=9)
+    ax.grid(False, axis="y")
+    ax.margins(x=0.18)
+    ax.set_ylim(-0.7, len(t) - 0.3)
+    ax.annotate(f"base case {base:,.0f}", (base, 1.0), xycoords=("data", "axes fraction"),
+                xytext=(4, -2), textcoords="offset points", fontsize=8, va="top")
+    _thousands(ax, "x")
+    _legend(ax, loc="lower right")
+    return save_figure(fig, path, force=force)
+
+
+def plot_evpi(wtp: Any, evpi_values: Any, path: str | Path, *,
+              ylabel: str = "EVPI per patient (USD)", force: bool = False) -> list[Path]:
+    """Expected value of perfect information (Claxton 1999) against willingness to pay."""
+    fig, ax = _new_axes("Expected value of perfect information", _WTP_LABEL, ylabel)
+    x = np.asarray(wtp, float)
+    ax.plot(x, np.asarray(evpi_values, float), label="EVPI",
+            **{**strategy_style("EVPI", 0), "color": "black", "marker": None})
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(bottom=0.0)
+    _thousands(ax, "x")
+    _thousands(ax, "y")
+    return save_figure(fig, path, force=force)
