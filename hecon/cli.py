@@ -42,6 +42,12 @@ def format_results(res: Results) -> str:
              "", "Lines started, CAR T infusions, adverse events per 1,000 patients",
              (1000 * clinical[[c for c in clinical.columns if c.startswith("started")]
                               + ["infused CAR T"] + events]).T.to_string(float_format=_money)]
+    if res.model.budget:
+        plan = res.budget_plan()
+        bim = res.budget_impact()
+        lines += ["", f"Budget impact, {plan.name} ({plan.eligible_per_year:,.1f} eligible "
+                      "patients a year; undiscounted)",
+                  bim.to_string(float_format=lambda x: f"{x:,.3f}" if abs(x) < 10 else _money(x))]
     clip = res.evaluation.clipping.isel(draw=0)
     if float(clip.max()) > 0:
         lines += ["", f"note: time on treatment exceeded PFS and was clipped to it "

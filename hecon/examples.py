@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from .model import (
     AdverseEvent,
+    BudgetPlan,
     CarTPathway,
     Curve,
     Line,
@@ -152,6 +153,7 @@ def cilta_cel_sequencing() -> Model:
                                Line("cilta-cel 4L+"))),
     )
     return Model(
+        budget=default_budget_plans(),
         name="cilta-cel line sequencing (seed, placeholder inputs)",
         settings=Settings(age=61.0, male=0.56, wtp=(50_000.0, 100_000.0, 150_000.0)),
         parameters={p.name: p for p in params},
@@ -159,6 +161,32 @@ def cilta_cel_sequencing() -> Model:
         palliative=Palliative("os_palliative", "cost_palliative", "u_palliative"),
         adverse_events=tuple(adverse), terminal_care_cost="cost_terminal",
         tf_utility_gain="tf_utility_gain",
+    )
+
+
+def default_budget_plans() -> tuple[BudgetPlan, ...]:
+    """Two 1-million-member US plans (commercial, Medicare Advantage) for the budget impact of
+    moving cilta-cel from 4L+ to 2L over three years."""
+    seer = ("SEER Cancer Stat Facts: Myeloma, age-adjusted incidence 7.1 per 100,000 "
+            "(confirm; applied to all members)")
+    fonseca = "Fonseca et al., BMC Cancer 2020: 43% of non-transplant patients receive a 2nd line"
+    current = (("SOC", (0.7, 0.7, 0.7)), ("CAR T 4L+", (0.3, 0.3, 0.3)))
+    new = (("SOC", (0.65, 0.6, 0.55)), ("CAR T 2L", (0.1, 0.2, 0.3)),
+           ("CAR T 4L+", (0.25, 0.2, 0.15)))
+    shares = "assumption: current CAR T use at 4L+ and uptake at 2L after the April 2024 label"
+    return (
+        BudgetPlan("US commercial, 1M members", 1_000_000, 7.1, 0.43, 0.5, current, new,
+                   (("members", "assumption: 1,000,000-member plan"),
+                    ("incidence_per_100k", seer), ("share_reaching_line", fonseca),
+                    ("share_eligible", "assumption: lenalidomide-refractory and fit for CAR T"),
+                    ("share_current", shares), ("share_new", shares))),
+        BudgetPlan("Medicare Advantage, 1M members", 1_000_000, 35.0, 0.43, 0.3, current, new,
+                   (("members", "assumption: 1,000,000-member plan"),
+                    ("incidence_per_100k", "assumption: SEER age 65+ incidence about 35 per "
+                                           "100,000"),
+                    ("share_reaching_line", fonseca),
+                    ("share_eligible", "assumption: fewer older patients fit for CAR T"),
+                    ("share_current", shares), ("share_new", shares))),
     )
 
 

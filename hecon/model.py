@@ -137,6 +137,32 @@ class Palliative:
 
 
 @dataclass(frozen=True)
+class BudgetPlan:
+    """A health plan for budget impact: its members, how many of them become eligible each year
+    (members × incidence × share reaching the model's first line × share eligible), and the
+    market shares of the strategies by budget year without (current) and with (new) the change.
+    ``shares_current``/``shares_new`` are ((strategy, (share in year 1, 2, ...)), ...)."""
+
+    name: str
+    members: float
+    incidence_per_100k: float
+    share_reaching_line: float
+    share_eligible: float
+    shares_current: tuple[tuple[str, tuple[float, ...]], ...]
+    shares_new: tuple[tuple[str, tuple[float, ...]], ...]
+    sources: tuple[tuple[str, str], ...] = ()  # (item, source)
+
+    @property
+    def eligible_per_year(self) -> float:
+        return (self.members * self.incidence_per_100k / 1e5 * self.share_reaching_line
+                * self.share_eligible)
+
+    @property
+    def years(self) -> int:
+        return len(self.shares_new[0][1]) if self.shares_new else 0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Run settings (DESIGN.md method rules)."""
 
@@ -153,6 +179,7 @@ class Settings:
     price_year: int = 2025
     seed: int = 20261125
     first_line: int = 2  # the line number of the model's first line (labels only)
+    budget_plan: str = ""  # the plan used for budget impact (default: the first plan)
     age_adjust_utility: bool = False
     utility_norms: tuple[tuple[float, float], ...] = ()  # (age from, population utility)
 
@@ -205,6 +232,8 @@ class Model:
     #: correlated parameters drawn jointly (multivariate normal): group → (members, covariance)
     covariance: dict[str, tuple[tuple[str, ...], tuple[tuple[float, ...], ...]]] = field(
         default_factory=dict)
+    #: health plans for budget impact (Budget sheet)
+    budget: tuple[BudgetPlan, ...] = ()
 
     def with_values(self, **values: float) -> Model:
         """A copy with some parameters' base values replaced (for DSA, scenarios, thresholds)."""

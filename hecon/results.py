@@ -59,16 +59,43 @@ class Results:
     def cost_by_year(self, years: int | None = None) -> pd.DataFrame:
         """Undiscounted cost per patient in each year after starting (strategy × year 1..H):
         the input of a budget impact analysis (not discounted)."""
-        series = self.cost_by_cycle().sum("category")
+        return self._by_year(self.cost_by_cycle().sum("category"), years)
+
+    def budget_plan(self, name: str | None = None):
+        """The budget plan ``name`` (default: Settings budget_plan, else the first plan)."""
+        plans = {p.name: p for p in self.model.budget}
+        if not plans:
+            raise ValueError("the model has no budget plan (Budget sheet)")
+        name = name or self.model.settings.budget_plan or next(iter(plans))
+        if name not in plans:
+            raise ValueError(f"unknown budget plan {name!r}; defined: {', '.join(plans)}")
+        return plans[name]
+
+    def budget_impact(self, plan: str | None = None, by_category: bool = False) -> pd.DataFrame:
+        """Budget impact for a plan (ISPOR 2014): total cost by budget year without and with the
+        change in market shares, the impact and its cost per member per month."""
+        from .budget_impact import budget_impact, budget_impact_by_category
+
+        p = self.budget_plan(plan)
+        shares = [pd.DataFrame({s: v for s, v in p_shares}, index=range(1, p.years + 1)).T
+                  for p_shares in (p.shares_current, p.shares_new)]
+        eligible = [p.eligible_per_year] * p.years
+        if not by_category:
+            return budget_impact(self.cost_by_year(p.years), eligible, *shares, p.members)
+        series = self.cost_by_cycle()
+        by_cat = {str(c): self._by_year(series.sel(category=c), p.years)
+                  for c in series["category"].to_numpy()}
+        return budget_impact_by_category(by_cat, eligible, *shares, p.members)
+
+    def _by_year(self, series: xr.DataArray, years: int | None) -> pd.DataFrame:
         t = series["years"].to_numpy()
         year = np.maximum(np.ceil(t - 1e-9), 1).astype(int)  # cycle ending at t → year ⌈t⌉
         horizon = int(year.max()) if years is None else int(years)
-        table = pd.DataFrame(
+        return pd.DataFrame(
             [np.bincount(year, weights=row, minlength=horizon + 1)[1:horizon + 1]
              for row in series.to_numpy()],
             index=pd.Index(self.model.strategy_names, name="strategy"),
             columns=range(1, horizon + 1))
-        return table
 
     def summary(self) -> pd.DataFrame:
         """Per strategy: total cost, LYs, QALYs, evLYG, PF and treatment-free years."""

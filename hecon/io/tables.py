@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from ..accrual import METHODS
 from ..model import (
     AdverseEvent,
+    BudgetPlan,
     CarTPathway,
     Curve,
     Line,
@@ -50,8 +51,12 @@ SHEETS: dict[str, tuple[str, ...]] = {
                  "p_death", "excess_death", "source"),
     "Scenarios": ("scenario", "target", "value", "note"),
     "Covariance": ("group", "parameter_1", "parameter_2", "value"),
+    "Budget": ("plan", "item", "year", "strategy", "value", "source"),
 }
-OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance")
+OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance", "Budget")
+#: Budget sheet items: plan-level numbers, and market shares by year and strategy
+BUDGET_ITEMS = ("members", "incidence_per_100k", "share_reaching_line", "share_eligible",
+                "share_current", "share_new")
 #: columns that must be present (others may be left out of a sheet)
 REQUIRED_COLUMNS = {
     "Settings": ("setting", "value"), "Parameters": ("name", "value"),
@@ -60,6 +65,7 @@ REQUIRED_COLUMNS = {
     "Strategies": ("strategy", "line", "regimen"),
     "Toxicity": ("regimen", "event", "incidence"), "Scenarios": ("scenario", "target", "value"),
     "Covariance": ("group", "parameter_1", "parameter_2", "value"),
+    "Budget": ("plan", "item", "value"),
 }
 DISTRIBUTIONS = ("fixed", "beta", "gamma", "lognormal", "normal", "truncnormal", "uniform",
                  "triangular", "dirichlet", "mvnormal")
@@ -145,7 +151,7 @@ def model_to_tables(model: Model) -> Tables:
         "utility_norms": ", ".join(f"{a:g}:{u:g}" for a, u in st.utility_norms),
         "palliative_survival": pal.survival, "palliative_cost": pal.cost,
         "palliative_utility": pal.utility, "terminal_care_cost": model.terminal_care_cost,
-        "tf_utility_gain": model.tf_utility_gain,
+        "tf_utility_gain": model.tf_utility_gain, "budget_plan": st.budget_plan,
     }
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in SHEETS}
     out["Settings"] = [{"setting": k, "value": v, "note": SETTINGS[k][2]}
@@ -194,6 +200,16 @@ def model_to_tables(model: Model) -> Tables:
         out["Toxicity"].append({f.name: getattr(ae, f.name) for f in fields(AdverseEvent)})
     for name, overrides in model.scenarios.items():
         out["Scenarios"] += [{"scenario": name, "target": t, "value": v} for t, v in overrides]
+    for plan in model.budget:
+        source = dict(plan.sources)
+        out["Budget"] += [{"plan": plan.name, "item": item, "value": getattr(plan, item),
+                           "source": source.get(item, "")}
+                          for item in BUDGET_ITEMS[:4]]
+        for item, shares in (("share_current", plan.shares_current),
+                             ("share_new", plan.shares_new)):
+            out["Budget"] += [{"plan": plan.name, "item": item, "year": y + 1, "strategy": strat,
+                               "value": v, "source": source.get(item, "")}
+                              for strat, values in shares for y, v in enumerate(values)]
     for group, (members, cov) in model.covariance.items():
         out["Covariance"] += [{"group": group, "parameter_1": a, "parameter_2": b,
                                "value": cov[i][j]} for i, a in enumerate(members)
@@ -355,6 +371,8 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "palliative_utility": ("ref", 0.0, "utility in palliative care"),
     "terminal_care_cost": ("ref", 0.0, "one-off cost at death"),
     "tf_utility_gain": ("ref", 0.0, "utility gain while progression-free and off treatment"),
+    "budget_plan": ("text", "", "plan on the Budget sheet used for budget impact (default: "
+                    "the first)"),
 }
 
 
@@ -735,6 +753,68 @@ def _read_scenarios(rd: _Reader, rows: list[Row]) -> dict[str, tuple[tuple[str, 
     return {k: tuple(v) for k, v in out.items()}
 
 
+def _read_budget(rd: _Reader, rows: list[Row], strategies: set[str]) -> tuple:
+    """Health plans from the Budget sheet; shares of each year must sum to 1."""
+    plans: dict[str, dict] = {}
+    for row in rows:
+        plan = rd.text(row, "plan", "plan")
+        item = rd.text(row, "item", f"budget {plan} item", choices=BUDGET_ITEMS)
+        if plan is None or item is None:
+            continue
+        p = plans.setdefault(plan, {"share_current": {}, "share_new": {}, "sources": {},
+                                    "ref": row["plan"].ref})
+        label = f"budget {plan} {item}"
+        if item.startswith("share_") and item not in ("share_reaching_line", "share_eligible"):
+            year = rd.number(row, "year", f"{label} year", low=1.0, integer=True,
+                             sheet_ref=row["item"].ref)
+            strat = rd.text(row, "strategy", f"{label} strategy", sheet_ref=row["item"].ref)
+            value = rd.number(row, "value", label, low=0.0, high=1.0)
+            if strat is not None and strat not in strategies:
+                rd.problem(row["strategy"].ref, f"{label} strategy", strat,
+                           f"unknown strategy; valid: {', '.join(sorted(strategies))}")
+            elif None not in (year, strat, value):
+                p[item].setdefault(int(year), {})[strat] = (value, row["value"].ref)
+        else:
+            high = None if item in ("members", "incidence_per_100k") else 1.0
+            p[item] = rd.number(row, "value", label, low=0.0, high=high,
+                                low_open=item == "members")
+        source = rd.text(row, "source", label, required=False)
+        if source:
+            p["sources"].setdefault(item, source)
+    out = []
+    for name, p in plans.items():
+        missing = [i for i in BUDGET_ITEMS[:4] if i not in p]
+        if missing:
+            rd.problem(p["ref"], f"budget plan {name}", None,
+                       f"missing item(s) {', '.join(missing)}")
+            continue
+        shares = {}
+        for item in ("share_current", "share_new"):
+            years = sorted(p[item])
+            if years != list(range(1, len(years) + 1)) or not years:
+                rd.problem(p["ref"], f"budget plan {name} {item}", years,
+                           "shares are needed for years 1, 2, ... without gaps")
+                continue
+            for y in years:
+                total = sum(v for v, _ in p[item][y].values())
+                if abs(total - 1.0) > 1e-9:
+                    ref = next(iter(p[item][y].values()))[1]
+                    rd.problem(ref, f"budget plan {name} {item} year {y}", total,
+                               "the shares of a year must sum to 1")
+            shares[item] = tuple((s, tuple(p[item][y].get(s, (0.0, ""))[0] for y in years))
+                                 for s in sorted({s for y in years for s in p[item][y]}))
+        if len(shares) == 2 and len(shares["share_current"][0][1]) != len(
+                shares["share_new"][0][1]):
+            rd.problem(p["ref"], f"budget plan {name}", None,
+                       "share_current and share_new must cover the same years")
+        elif len(shares) == 2:
+            out.append(BudgetPlan(name, p["members"], p["incidence_per_100k"],
+                                  p["share_reaching_line"], p["share_eligible"],
+                                  shares["share_current"], shares["share_new"],
+                                  tuple(p["sources"].items())))
+    return tuple(out)
+
+
 def _read_covariance(rd: _Reader, rows: list[Row]) -> dict:
     """Covariance matrices of 'mvnormal' groups: one row per (parameter_1, parameter_2) pair;
     the matrix is symmetric, so one triangle is enough."""
@@ -809,6 +889,10 @@ def tables_to_model(tables: Tables) -> Model:
     adverse = _read_toxicity(rd, tables.get("Toxicity", []), regimens)
     scenarios = _read_scenarios(rd, tables.get("Scenarios", []))
     covariance = _read_covariance(rd, tables.get("Covariance", []))
+    budget = _read_budget(rd, tables.get("Budget", []), {s.name for s in strategies})
+    if st["budget_plan"] and st["budget_plan"] not in {p.name for p in budget}:
+        rd.problem("Settings!B:B", "budget_plan", st["budget_plan"],
+                   "not a plan on the Budget sheet")
     if rd.problems:
         raise InputError(rd.problems)
     settings = Settings(
@@ -817,12 +901,13 @@ def tables_to_model(tables: Tables) -> Model:
         discount_outcomes=st["discount_outcomes"], half_cycle=st["half_cycle"],
         wtp=tuple(st["wtp"]), perspective=st["perspective"], currency=st["currency"],
         price_year=st["price_year"], seed=st["seed"], first_line=st["first_line"],
-        age_adjust_utility=st["age_adjust_utility"], utility_norms=tuple(st["utility_norms"]))
+        age_adjust_utility=st["age_adjust_utility"], utility_norms=tuple(st["utility_norms"]),
+        budget_plan=st["budget_plan"])
     model = Model(st["name"], settings, rd.parameters, curves, regimens, strategies,
                   Palliative(st["palliative_survival"], st["palliative_cost"],
                              st["palliative_utility"]),
                   adverse, st["terminal_care_cost"], st["tf_utility_gain"], scenarios=scenarios,
-                  covariance=covariance)
+                  covariance=covariance, budget=budget)
     _check_landmarks(rd, model, tables.get("Regimens", []))
     _check_scenarios(rd, tables)
     if rd.problems:

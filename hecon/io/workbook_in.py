@@ -54,6 +54,9 @@ SHEET_HELP = {
                 "duration; p_death already in the curves (reported), excess_death added.",
     "Covariance": "Covariance of 'mvnormal' parameter groups (e.g. a survival fit's vcov): "
                   "one row per pair (one triangle suffices).",
+    "Budget": "Budget impact by health plan: members, incidence_per_100k, share_reaching_line, "
+              "share_eligible (one row each), and share_current / share_new by year and strategy"
+              " (each year's shares sum to 1).",
     "Scenarios": "Named overrides: target = a parameter name, 'Settings:key' or "
                  "'Sheet:row.column' (e.g. 'Regimens:cilta-cel.pfs').",
 }

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import openpyxl
-from openpyxl.chart import LineChart, Reference, ScatterChart, Series
+from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.styles import Alignment, Font
 
 from .. import __version__
@@ -57,7 +57,48 @@ def build_results_workbook(res: Results, input_path: str | Path | None = None,
     _survival(wb.create_sheet("Survival"), res)
     _inputs(wb.create_sheet("Inputs"), res)
     _methods(wb.create_sheet("Methods"), res, scenario)
+    if res.model.budget:
+        _budget(wb.create_sheet("Budget Impact", index=4), res)
     return wb
+
+
+def _budget(ws, res: Results) -> None:
+    """Budget impact of the chosen plan by year, total and by cost category, with a chart."""
+    plan = res.budget_plan()
+    table = res.budget_impact()
+    put(ws, 1, 1, f"Budget impact: {plan.name}").font = Font(bold=True, size=12)
+    put(ws, 2, 1, f"{plan.members:,.0f} members; {plan.eligible_per_year:,.1f} newly eligible "
+        f"patients per year (members × {plan.incidence_per_100k:g} per 100,000 × "
+        f"{plan.share_reaching_line:.0%} reaching the line × {plan.share_eligible:.0%} "
+        "eligible); undiscounted costs; PMPM = impact / (members × 12).")
+    rows = [(int(y), *map(float, r)) for y, r in zip(table.index, table.to_numpy(), strict=True)]
+    write_table(ws, ("Budget year", "Current mix", "New mix", "Budget impact", "PMPM"), rows,
+                first_row=4, formats={1: MONEY, 2: MONEY, 3: MONEY, 4: '"$"#,##0.000'})
+    chart = BarChart()
+    chart.title = "Budget impact by year"
+    chart.y_axis.title = "USD"
+    chart.x_axis.title = "Budget year"
+    chart.add_data(Reference(ws, min_col=4, min_row=4, max_row=4 + len(rows)),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=4 + len(rows)))
+    ws.add_chart(chart, "H4")
+    by_cat = res.budget_impact(by_category=True)
+    r0 = 7 + len(rows)
+    put(ws, r0, 1, "Budget impact by cost category (USD)").font = Font(bold=True)
+    cats = list(dict.fromkeys(by_cat.columns.get_level_values(0)))
+    cat_rows = [(int(y), *(float(by_cat.at[y, (c, "impact")]) for c in cats))
+                for y in by_cat.index]
+    write_table(ws, ("Budget year", *cats), cat_rows, first_row=r0 + 1,
+                formats={i: MONEY for i in range(1, len(cats) + 1)})
+    r1 = r0 + len(cat_rows) + 3
+    put(ws, r1, 1, "Market shares by budget year").font = Font(bold=True)
+    share_rows = [(label, strat, *vals) for label, shares in
+                  (("current", plan.shares_current), ("new", plan.shares_new))
+                  for strat, vals in shares]
+    write_table(ws, ("Mix", "Strategy", *(f"Year {y}" for y in range(1, plan.years + 1))),
+                share_rows, first_row=r1 + 1,
+                formats={i: SHARE for i in range(2, plan.years + 2)})
+    ws.freeze_panes = "A5"
 
 
 def _cover(ws, res: Results, input_path, scenario) -> None:
