@@ -802,7 +802,7 @@ def _read_budget(rd: _Reader, rows: list[Row], strategies: set[str]) -> tuple:
                     rd.problem(ref, f"budget plan {name} {item} year {y}", total,
                                "the shares of a year must sum to 1")
             shares[item] = tuple((s, tuple(p[item][y].get(s, (0.0, ""))[0] for y in years))
-                                 for s in sorted({s for y in years for s in p[item][y]}))
+                                 for s in dict.fromkeys(s for y in years for s in p[item][y]))
         if len(shares) == 2 and len(shares["share_current"][0][1]) != len(
                 shares["share_new"][0][1]):
             rd.problem(p["ref"], f"budget plan {name}", None,
