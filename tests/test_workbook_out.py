@@ -13,7 +13,8 @@ import pytest
 import hecon
 from hecon.examples import cilta_cel_sequencing
 
-SHEETS = ["Cover", "Summary", "Costs", "Clinical", "Traces", "Survival", "Inputs", "Methods"]
+SHEETS = ["Cover", "Summary", "Costs", "Clinical", "Budget Impact", "Traces", "Survival",
+          "Inputs", "Methods"]
 
 
 @pytest.fixture(scope="module")
