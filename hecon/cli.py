@@ -129,7 +129,11 @@ def _cmd_psa(args: argparse.Namespace) -> int:
     wb = build_results_workbook(res, workbook, args.scenario)
     st = model.settings
     grid = np.linspace(0.0, 3 * max(st.wtp), 61)
-    add_psa_sheets(wb, draws, grid, population=args.population, years=args.years)
+    population = args.population if args.population is not None else st.evpi_population
+    years = args.years if args.years is not None else st.evpi_years
+    groups = {f"curve {g}": list(members) for g, (members, _) in model.covariance.items()}
+    add_psa_sheets(wb, draws, grid, population=population or None, years=years or None,
+                   evppi_groups=groups or None)
     save_workbook(wb, out, force=args.force)
     figures = _psa_figures(draws, grid, out, args.force)
     print(_psa_table(draws))
@@ -284,8 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="start a local Dask cluster with K workers")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler (tcp://HOST:PORT)")
     p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
-    p.add_argument("--population", type=float, help="patients per year, for population EVPI")
-    p.add_argument("--years", type=int, help="years the decision applies, for population EVPI")
+    p.add_argument("--population", type=float, help="patients per year, for population EVPI "
+                   "(default: Settings evpi_population)")
+    p.add_argument("--years", type=int, help="years the decision applies, for population EVPI "
+                   "(default: Settings evpi_years)")
     p.add_argument("-o", "--output", help="results workbook (default: a new file in reports/)")
     p.add_argument("--netcdf", help="NetCDF file of the draws (default: beside the workbook)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")

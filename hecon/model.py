@@ -180,6 +180,8 @@ class Settings:
     seed: int = 20261125
     first_line: int = 2  # the line number of the model's first line (labels only)
     budget_plan: str = ""  # the plan used for budget impact (default: the first plan)
+    evpi_population: float = 0.0  # patients per year facing the decision (population EVPI)
+    evpi_years: int = 0  # years the decision applies (population EVPI)
     age_adjust_utility: bool = False
     utility_norms: tuple[tuple[float, float], ...] = ()  # (age from, population utility)
 

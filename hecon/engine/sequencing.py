@@ -147,6 +147,8 @@ class Convolver:
         self._flow_f = None
 
     def __call__(self, kernel: np.ndarray) -> np.ndarray:
+        if not kernel.any():  # e.g. no CAR T pathway: nothing waits or drops out
+            return np.zeros(np.broadcast_shapes(self.flow.shape, kernel.shape[:-1] + (1,)))
         if kernel.shape[-1] <= 32:  # short kernels: direct sum of shifted copies is cheaper
             out = self.flow * kernel[..., :1]
             for j in range(1, kernel.shape[-1]):
@@ -185,7 +187,7 @@ def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray,
     if first:
         pf = k.pf
     else:  # still in the line = entered − left (no convolution needed)
-        alive = np.cumsum(flow, axis=-1) - np.cumsum(progress + deaths, axis=-1)
+        alive = np.cumsum(flow - progress - deaths, axis=-1)
         pf = np.maximum(alive - bridge, 0.0)
     if k.on is None:
         on = pf

@@ -152,6 +152,7 @@ def model_to_tables(model: Model) -> Tables:
         "palliative_survival": pal.survival, "palliative_cost": pal.cost,
         "palliative_utility": pal.utility, "terminal_care_cost": model.terminal_care_cost,
         "tf_utility_gain": model.tf_utility_gain, "budget_plan": st.budget_plan,
+        "evpi_population": st.evpi_population, "evpi_years": st.evpi_years,
     }
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in SHEETS}
     out["Settings"] = [{"setting": k, "value": v, "note": SETTINGS[k][2]}
@@ -373,6 +374,9 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "tf_utility_gain": ("ref", 0.0, "utility gain while progression-free and off treatment"),
     "budget_plan": ("text", "", "plan on the Budget sheet used for budget impact (default: "
                     "the first)"),
+    "evpi_population": ("nonneg", 0.0, "patients per year facing the decision (population "
+                        "EVPI; 0 = not reported)"),
+    "evpi_years": ("int", 0, "years over which the decision applies (population EVPI)"),
 }
 
 
@@ -400,6 +404,8 @@ def _read_settings(rd: _Reader, rows: list[Row], curves: set[str]) -> dict[str, 
         cell = row["value"]
         if kind == "number":
             out[key] = rd.number(row, "value", key, low=0.0, low_open=True)
+        elif kind == "nonneg":
+            out[key] = rd.number(row, "value", key, low=0.0)
         elif kind == "prob":
             out[key] = rd.number(row, "value", key, low=0.0, high=1.0)
         elif kind == "rate":
@@ -902,7 +908,8 @@ def tables_to_model(tables: Tables) -> Model:
         wtp=tuple(st["wtp"]), perspective=st["perspective"], currency=st["currency"],
         price_year=st["price_year"], seed=st["seed"], first_line=st["first_line"],
         age_adjust_utility=st["age_adjust_utility"], utility_norms=tuple(st["utility_norms"]),
-        budget_plan=st["budget_plan"])
+        budget_plan=st["budget_plan"], evpi_population=st["evpi_population"],
+        evpi_years=st["evpi_years"])
     model = Model(st["name"], settings, rd.parameters, curves, regimens, strategies,
                   Palliative(st["palliative_survival"], st["palliative_cost"],
                              st["palliative_utility"]),
