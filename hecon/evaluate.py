@@ -134,6 +134,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     series_by_strategy = []
     kernel_cache: dict[tuple[str, bool], tuple] = {}  # a regimen's kernels as first/later line
     line_cache: dict = {}  # lines with the same history in several strategies run once
+    spectra: dict = {}  # FFTs of kernels used by several strategies
 
     def kernels_of(reg: Regimen, first: bool):
         if (reg.name, first) not in kernel_cache:
@@ -164,7 +165,8 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
             regs.append(reg)
         p_next = [ps[line.p_next] for line in strat.lines]
         keys = [(line.regimen, line.p_next) for line in strat.lines]
-        lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_exits, keys, line_cache)
+        lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_exits, keys, line_cache,
+                                            spectra)
         series_by_strategy.append((lines, palliative))
         totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor,
                                       keep_trace))

@@ -140,11 +140,14 @@ class LineSeries:
 class Convolver:
     """Causal convolutions of one flow with several kernels, sharing the flow's FFT."""
 
-    def __init__(self, flow: np.ndarray):
+    def __init__(self, flow: np.ndarray, spectra: dict | None = None):
         self.flow = flow
         self.size = flow.shape[-1]
         self.n = next_fast_len(2 * self.size - 1, real=True)
         self._flow_f = None
+        # kernels shared by several flows (a regimen in several strategies) keep their FFT here,
+        # keyed by id with the array held so that the id stays unique
+        self.spectra = {} if spectra is None else spectra
 
     def __call__(self, kernel: np.ndarray) -> np.ndarray:
         if not kernel.any():  # e.g. no CAR T pathway: nothing waits or drops out
@@ -156,7 +159,10 @@ class Convolver:
             return out
         if self._flow_f is None:
             self._flow_f = rfft(self.flow, self.n, axis=-1)
-        out = irfft(_cmul(self._flow_f, rfft(kernel, self.n, axis=-1)), self.n, axis=-1)
+        key = (id(kernel), self.n)
+        if key not in self.spectra:
+            self.spectra[key] = (kernel, rfft(kernel, self.n, axis=-1))
+        out = irfft(_cmul(self._flow_f, self.spectra[key][1]), self.n, axis=-1)
         return out[..., : self.size]
 
 
@@ -170,14 +176,14 @@ def _cmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray,
-             first: bool) -> tuple[LineSeries, np.ndarray, np.ndarray]:
+def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray, first: bool,
+             spectra: dict | None = None) -> tuple[LineSeries, np.ndarray, np.ndarray]:
     """Push the entry ``flow`` (D, T+1) through one line: its series, and the flows of
     progressions and deaths out of it. The first line's entry is a unit mass at t = 0, so its
     series are the kernels themselves. ``drug`` is either a rate per year on treatment (D, 1)
     or, for a schedule that changes with time on treatment, a kernel (D, T+1)."""
     T1 = flow.shape[-1]
-    conv = (lambda kern: _pad(kern, T1)) if first else Convolver(flow)
+    conv = (lambda kern: _pad(kern, T1)) if first else Convolver(flow, spectra)
     exits = conv(k.exits)
     dropout = conv(k.dropout)
     treat = conv(k.treat)
@@ -209,6 +215,7 @@ def _pad(kernel: np.ndarray, size: int) -> np.ndarray:
 def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
                  p_next: list[np.ndarray], palliative_exits: np.ndarray,
                  keys: list | None = None, cache: dict | None = None,
+                 spectra: dict | None = None,
                  ) -> tuple[list[LineSeries], np.ndarray, np.ndarray]:
     """Run one strategy's lines in order; returns each line's series, the flow into palliative
     care and palliative occupancy (excess world, (D, T+1)). ``p_next[l]`` (D,) is the chance
@@ -218,7 +225,8 @@ def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
 
     Strategies often share their first lines (standard of care before a later CAR T): with
     ``keys`` (one hashable per line identifying its regimen and p_next) and a ``cache`` shared
-    across strategies, a line whose whole history was already run is not run again."""
+    across strategies, a line whose whole history was already run is not run again, and
+    ``spectra`` (shared too) keeps the FFT of each kernel for reuse."""
     D, T1 = kernels[0].pf.shape
     flow = np.zeros((D, T1))
     flow[:, 0] = 1.0
@@ -229,12 +237,12 @@ def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
     for line, (k, drug) in enumerate(zip(kernels, drugs, strict=True)):
         prefix = tuple(keys[: line + 1])
         if prefix not in cache:
-            cache[prefix] = run_line(flow, k, drug, first=line == 0)[:2]
+            cache[prefix] = run_line(flow, k, drug, line == 0, spectra)[:2]
         series, progress = cache[prefix]
         out.append(series)
         go_on = p_next[line][:, None] if line < len(kernels) - 1 else 0.0
         to_palliative = to_palliative + (1.0 - go_on) * progress
         flow = go_on * progress
-    died = Convolver(to_palliative)(palliative_exits)
+    died = Convolver(to_palliative, spectra)(palliative_exits)
     palliative = np.maximum(np.cumsum(to_palliative - died, axis=-1), 0.0)
     return out, to_palliative, palliative
