@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,11 @@ def groups(model: Model) -> list[Group]:
     for name, members in dirichlet.items():
         out.append(DirichletGroup(name, tuple(p.name for p in members), members[0].dist_params[0]))
     for name, (members, cov) in model.covariance.items():
+        cov = np.asarray(cov, dtype=float)
+        if model.parameters[members[0]].distribution == "mvlognormal":
+            # delta method: Cov(log X_i, log X_j) ≈ Cov(X_i, X_j) / (x_i x_j)
+            base = np.array([model.parameters[m].value for m in members])
+            cov = cov / np.outer(base, base)
         out.append(MvnGroup(name, members, cov))
     return out
 
@@ -49,13 +54,26 @@ def auto_chunk(model: Model) -> int:
     return max(BLOCK, draws // BLOCK * BLOCK)
 
 
+def _log_scale(model: Model) -> tuple[dict, list[str]]:
+    """Parameters with 'mvlognormal' members moved to the log scale (sampled there as a
+    multivariate normal, then exponentiated), and the names of those members."""
+    logged = [n for n, p in model.parameters.items() if p.distribution == "mvlognormal"]
+    params = dict(model.parameters)
+    for n in logged:
+        params[n] = replace(params[n], value=float(np.log(params[n].value)))
+    return params, logged
+
+
 def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: int,
               ) -> dict[str, np.ndarray]:
     """Sample and evaluate the blocks ``first_block, first_block + 1, ...`` (one seed each)."""
     grp = groups(model)
-    blocks = [sample(model.parameters, BLOCK, seq, grp, include_base=(first_block + i == 0))
+    params, logged = _log_scale(model)
+    blocks = [sample(params, BLOCK, seq, grp, include_base=(first_block + i == 0))
               for i, seq in enumerate(seeds)]
     values = {name: np.concatenate([b[name] for b in blocks]) for name in model.parameters}
+    for name in logged:
+        values[name] = np.exp(values[name])
     ev = evaluate(model, ParameterSet(values, BLOCK * len(seeds)))
     return {"costs": ev.costs.to_numpy(), "effects": ev.effects.to_numpy(),
             "clinical": ev.clinical.to_numpy(), "clipped": ev.clipping.to_numpy(),

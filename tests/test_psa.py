@@ -133,3 +133,22 @@ def test_population_factor():
     assert population_factor(1000, 3, 0.03) == pytest.approx(1000 * (1 + 1 / 1.03 + 1 / 1.03**2))
     with pytest.raises(ValueError, match="population must be >= 0"):
         population_factor(-1, 3, 0.03)
+
+
+def test_mvlognormal_groups_stay_positive_with_the_requested_covariance():
+    model = all_fixed(small_model())
+    params = dict(model.parameters)
+    for name in ("rate_a", "rate_palliative"):
+        p = params[name]
+        params[name] = Parameter(p.name, p.value, p.unit, "mvlognormal", (), group="g")
+    a, b = params["rate_a"].value, params["rate_palliative"].value
+    cov = ((0.25 * a * a, 0.1 * a * b), (0.1 * a * b, 0.25 * b * b))  # 50% SE, correlated
+    model = model.__class__(**{**model.__dict__, "parameters": params,
+                               "covariance": {"g": (("rate_a", "rate_palliative"), cov)}})
+    res = psa(model, 4000, seed=8, progress=False)
+    x = res.data["parameters"].sel(parameter=["rate_a", "rate_palliative"]).to_numpy()
+    assert (x > 0).all()
+    assert x[0, 0] == a and x[0, 1] == b  # draw 0 = base case
+    logs = np.log(x[1:])
+    np.testing.assert_allclose(np.cov(logs.T), np.array(cov) / np.outer([a, b], [a, b]),
+                               rtol=0.1)

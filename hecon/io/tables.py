@@ -68,7 +68,11 @@ REQUIRED_COLUMNS = {
     "Budget": ("plan", "item", "value"),
 }
 DISTRIBUTIONS = ("fixed", "beta", "gamma", "lognormal", "normal", "truncnormal", "uniform",
-                 "triangular", "dirichlet", "mvnormal")
+                 "triangular", "dirichlet", "mvnormal", "mvlognormal")
+#: jointly drawn groups with a covariance on the Covariance sheet: multivariate normal, or
+#: multivariate log-normal for coefficients that must stay positive (the covariance is on the
+#: natural scale, as from a fit's vcov, and mapped to the log scale by the delta method)
+JOINT = ("mvnormal", "mvlognormal")
 #: cost items of the Costs sheet and what they mean
 COST_ITEMS = {
     "drug": "per month on treatment, from `from_month` of treatment on (a schedule)",
@@ -223,6 +227,7 @@ _DIST_COLUMNS = {
     "beta": ("se",), "gamma": ("se",), "lognormal": ("se",), "normal": ("se",),
     "truncnormal": ("se", "min", "max"), "uniform": ("min", "max"),
     "triangular": ("min", "mode", "max"), "dirichlet": ("n",), "mvnormal": (),
+    "mvlognormal": (),
 }
 
 
@@ -822,7 +827,8 @@ def _read_budget(rd: _Reader, rows: list[Row], strategies: set[str]) -> tuple:
 
 
 def _read_covariance(rd: _Reader, rows: list[Row]) -> dict:
-    """Covariance matrices of 'mvnormal' groups: one row per (parameter_1, parameter_2) pair;
+    """Covariance matrices of 'mvnormal'/'mvlognormal' groups: one row per (parameter_1,
+    parameter_2) pair;
     the matrix is symmetric, so one triangle is enough."""
     entries: dict[str, dict[tuple[str, str], float]] = {}
     first_ref: dict[str, str] = {}
@@ -833,9 +839,9 @@ def _read_covariance(rd: _Reader, rows: list[Row]) -> dict:
         value = rd.number(row, "value", f"covariance {group} {a},{b}")
         for col, name in (("parameter_1", a), ("parameter_2", b)):
             p = rd.parameters.get(name) if name else None
-            if name and (p is None or p.distribution != "mvnormal" or p.group != group):
+            if name and (p is None or p.distribution not in JOINT or p.group != group):
                 rd.problem(row[col].ref, f"covariance {group}", name, "must be a parameter "
-                           f"with distribution 'mvnormal' and group {group!r}")
+                           f"with distribution 'mvnormal' or 'mvlognormal' and group {group!r}")
                 value = None
         if group and a and b and value is not None:
             first_ref.setdefault(group, row["group"].ref)
@@ -855,10 +861,13 @@ def _read_covariance(rd: _Reader, rows: list[Row]) -> dict:
         else:
             out[group] = (members, tuple(tuple(float(x) for x in r) for r in cov))
     for p in rd.parameters.values():
-        if p.distribution == "mvnormal" and p.group not in entries:
+        if p.distribution in JOINT and p.group not in entries:
             rd.problem(rd.parameter_cells[p.name], p.name, p.group,
-                       "an 'mvnormal' parameter needs its group's covariance on the "
+                       f"an {p.distribution!r} parameter needs its group's covariance on the "
                        "Covariance sheet")
+        if p.distribution == "mvlognormal" and p.value <= 0:
+            rd.problem(rd.parameter_cells[p.name], p.name, p.value,
+                       "an 'mvlognormal' parameter must be > 0")
     return out
 
 
