@@ -238,6 +238,23 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
+    model = load_workbook(workbook, scenario=args.scenario)
+    out = Path(args.output) if args.output else _stamped(workbook, "report", args.scenario,
+                                                         ".html")
+    budget = run(model).budget_impact() if model.budget else None
+    start = time.perf_counter()
+    info = write_report(model, out, input_path=workbook, psa_draws=args.psa_draws,
+                        seed=args.seed, force=args.force, budget=budget, scenario=args.scenario)
+    print(f"report: {info.path} ({info.size_bytes / 1024:,.0f} KiB, {len(info.sections)} "
+          f"sections, {len(info.figure_paths)} figure files) in "
+          f"{time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     path = write_template(args.output, force=args.force)
     print(f"wrote template workbook {path}")
@@ -341,6 +358,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="summary workbook (default: a new file in reports/)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser("report", help="one self-contained HTML report for a paper or dossier",
+                       description="Write one self-contained HTML file (figures embedded; opens "
+                       "offline): model diagram, inputs with sources, survival curves, traces, "
+                       "results and incremental table, costs, threshold prices, uncertainty "
+                       "(with --psa-draws), budget impact, CHEERS 2022 checklist and a methods "
+                       "paragraph generated from the settings; figures also as PNG and SVG.")
+    p.add_argument("workbook", nargs="?", help=f"input workbook (default: {DEFAULT_WORKBOOK})")
+    p.add_argument("--psa-draws", type=int, default=0, help="PSA draws for the uncertainty "
+                   "section (default 0: none)")
+    p.add_argument("--seed", type=int, help="random seed (default: the workbook's)")
+    p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
+    p.add_argument("-o", "--output", help="HTML file (default: a new file in reports/)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("template", help="write a blank-but-valid input workbook",
                        description="Write a small, valid input workbook to edit.")

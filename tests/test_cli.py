@@ -79,3 +79,12 @@ def test_fit_from_digitized_km(tmp_path, template, capsys):
     text = capsys.readouterr().out
     assert "weibull" in text and "input workbook copy" in text
     assert out.exists()
+
+
+def test_report_command(template, tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert main(["report", str(template), "-o", str(out)]) == 0
+    assert "sections" in capsys.readouterr().out
+    html = out.read_text()
+    assert 'id="cheers"' in html and 'id="methods"' in html
+    assert main(["report", str(template), "-o", str(out)]) == 2  # no clobber without --force
