@@ -45,6 +45,7 @@ STATE_GROUPS = (("CAR T pathway", "#E69F00", "xx"), ("PF on treatment", "#0072B2
                 ("Dead", "#D9D9D9", ""))
 _HATCHES = ("", "//", "\\\\", "xx", "..", "++", "--", "oo", "**")
 _CURVE_KINDS = {"pfs": ("PFS", "-"), "ttd": ("TTD", "--"), "os": ("trial OS", ":")}
+MAX_TRACE_POINTS = 240  # points per trace series drawn
 SURVIVAL_YEARS = 15.0  # survival figures: the first 15 years (or the horizon if shorter)
 
 
@@ -65,8 +66,8 @@ class _Layout:
     """Diagram geometry in data units (1 unit = :attr:`inch` inches)."""
 
     label_w: float = 2.8
-    pitch: float = 3.7  # column pitch of the lines of therapy
-    box_w: float = 2.9
+    pitch: float = 3.8  # column pitch of the lines of therapy
+    box_w: float = 3.0
     box_h: float = 1.15
     band_h: float = 0.5  # CAR T pathway band at the top of a CAR T line's box
     lane_h: float = 2.05
@@ -112,9 +113,8 @@ def plot_model_diagram(model: Model, path: str | Path, *, force: bool = False) -
     ax.axis("off")
 
     for j in range(n_lines):  # column headers
-        ax.text(x_lines + j * g.pitch + g.box_w / 2, 0.55, f"Line {st.line_label(j)}"
-                if j < n_lines - 1 else f"Line {st.line_label(j)}+", ha="center", va="center",
-                fontsize=10, fontweight="bold")
+        ax.text(x_lines + j * g.pitch + g.box_w / 2, 0.55, st.line_label(j),
+                ha="center", va="center", fontsize=10, fontweight="bold")
     ax.text(x_pal + g.pal_w / 2, 0.55, "After the last line", ha="center", va="center",
             fontsize=10, fontweight="bold")
 
@@ -123,7 +123,7 @@ def plot_model_diagram(model: Model, path: str | Path, *, force: bool = False) -
         style = strategy_style(strategy.name, i)
         if i:
             ax.plot([0.1, width - 0.1], [yc + g.lane_h / 2] * 2, color="0.85", linewidth=0.6)
-        ax.text(0.15, yc + 0.25, _wrap(strategy.name, 20), ha="left", va="center", fontsize=10,
+        ax.text(0.15, yc + 0.25, _wrap(strategy.name, 15), ha="left", va="center", fontsize=10,
                 fontweight="bold")
         ax.plot([0.2, g.label_w - 0.5], [yc - 0.3] * 2, color=style["color"],
                 linestyle=style["linestyle"], linewidth=2.0)
@@ -143,7 +143,7 @@ def plot_model_diagram(model: Model, path: str | Path, *, force: bool = False) -
                 cart = reg.car_t
                 ax.text(x0 + g.box_w / 2, y0 + body_h + g.band_h * 0.68,
                         "apheresis → bridging → infusion", ha="center", va="center",
-                        fontsize=7, zorder=3)
+                        fontsize=6.5, zorder=3)
                 ax.text(x0 + g.box_w / 2, y0 + body_h + g.band_h * 0.27,
                         f"{value(model, cart.months_to_infusion):.1f} mo; "
                         f"{value(model, cart.p_not_infused):.0%} not infused",
@@ -176,11 +176,7 @@ def plot_model_diagram(model: Model, path: str | Path, *, force: bool = False) -
         xs = [x_lines + j * g.pitch + g.box_w * 0.5 for j, line in enumerate(strategy.lines[:-1])
               if value(model, line.p_next) < 1]
         if xs:
-            ax.plot([min(xs), x_pal - 0.35], [bus, bus], color="0.35", linewidth=0.8)
-            ax.add_patch(FancyArrowPatch((x_pal - 0.35, bus), (x_pal, bus + 0.2),
-                                         arrowstyle="-|>", mutation_scale=8, linewidth=0.8,
-                                         color="0.35", shrinkA=0, shrinkB=0,
-                                         connectionstyle="arc3,rad=0.3"))
+            _arrow(ax, (min(xs), bus), (x_pal, bus), lw=0.8, colour="0.35")
     lanes_top, lanes_bottom = 0.15, -(n_lanes * g.lane_h) + 0.15
     _box(ax, x_pal, lanes_bottom, g.pal_w, lanes_top - lanes_bottom, fill="0.96")
     mid = (lanes_top + lanes_bottom) / 2
@@ -298,9 +294,14 @@ def trace_end(trace, share: float = 0.005) -> float:
 def plot_traces(model: Model, trace, path: str | Path, *, force: bool = False) -> list[Path]:
     """Stacked state occupancy of each strategy's cohort (one panel per strategy, in the
     model's order), by state group, up to :func:`trace_end`."""
+    end = trace_end(trace)
+    years = trace["years"].to_numpy()
+    keep = np.flatnonzero(years <= end + 1e-9)
+    step = max(1, keep.size // MAX_TRACE_POINTS)  # thin long weekly traces (figure size)
+    keep = np.union1d(keep[::step], keep[-1:])
+    trace = trace.isel(cycle=keep)
     groups = trace_groups(trace)
     years = trace["years"].to_numpy()
-    end = trace_end(trace)
     names = [str(s) for s in trace["strategy"].to_numpy()]
     ncols = 1 if len(names) == 1 else 2
     nrows = int(np.ceil(len(names) / ncols))
@@ -311,11 +312,14 @@ def plot_traces(model: Model, trace, path: str | Path, *, force: bool = False) -
             ax.set_visible(False)
             continue
         bottom = np.zeros_like(years)
-        for label, colour, hatch in STATE_GROUPS:
+        for label, colour, hatch in STATE_GROUPS[:-1]:
             top = bottom + groups[label][k]
             ax.fill_between(years, bottom, top, facecolor=colour, hatch=hatch or None,
-                            edgecolor="white", linewidth=0.0, label=label, step=None)
+                            edgecolor="white", linewidth=0.0, label=label)
             bottom = top
+        dead_label, dead_colour, _ = STATE_GROUPS[-1]  # the rest of the panel: dead
+        ax.set_facecolor(dead_colour)
+        ax.add_patch(Rectangle((0, 0), 0, 0, facecolor=dead_colour, label=dead_label))
         style = strategy_style(names[k], model.strategy_names.index(names[k])
                                if names[k] in model.strategy_names else k)
         ax.plot(years, 1.0 - groups["Dead"][k], color="black", linewidth=0.8)
@@ -353,6 +357,8 @@ def plot_frontier(summary: pd.DataFrame, icer: pd.DataFrame, names: Sequence[str
         ax.plot([summary.at[name, "qaly"]], [summary.at[name, "cost"]], linestyle="none",
                 marker=style["marker"], color=style["color"], markersize=9,
                 markeredgecolor="black", label=name, zorder=3)
+        ax.annotate(name, (summary.at[name, "qaly"], summary.at[name, "cost"]), xytext=(8, 4),
+                    textcoords="offset points", fontsize=8, color="0.2")
     ax.margins(0.12)
     _money_axis(ax)
     _legend(ax)
