@@ -59,20 +59,14 @@ DEFAULT_WORKBOOK = Path(__file__).resolve().parents[1] / "inputs" / "cilta_cel_m
 REPORTS = Path("reports")
 
 
-def _default_output(workbook: Path, scenario: str | None) -> Path:
-    """reports/<workbook>[-<scenario>]-results-<UTC time>.xlsx: a new name, never an overwrite."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    tag = "" if scenario is None else "-" + "".join(c if c.isalnum() else "_" for c in scenario)
-    return REPORTS / f"{workbook.stem}{tag}-results-{stamp}.xlsx"
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
     start = time.perf_counter()
     model = load_workbook(workbook, scenario=args.scenario)
     res = run(model)
     elapsed = time.perf_counter() - start
-    out = Path(args.output) if args.output else _default_output(workbook, args.scenario)
+    out = Path(args.output) if args.output else _stamped(workbook, "results", args.scenario,
+                                                         ".xlsx")
     if out.resolve() == workbook.resolve():
         raise ValueError(f"the output {out} is the input workbook; choose another name")
     res.to_workbook(out, force=args.force, input_path=workbook, scenario=args.scenario)
@@ -83,6 +77,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _stamped(workbook: Path, kind: str, scenario: str | None, suffix: str) -> Path:
+    """reports/<workbook>[-<scenario>]-<kind>-<UTC time><suffix>: a new name, never an
+    overwrite."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     tag = "" if scenario is None else "-" + "".join(c if c.isalnum() else "_" for c in scenario)
     return REPORTS / f"{workbook.stem}{tag}-{kind}-{stamp}{suffix}"
@@ -273,6 +269,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workbook_args(p: argparse.ArgumentParser, scenario: bool = True) -> None:
+    p.add_argument("workbook", nargs="?", help=f"input workbook (default: {DEFAULT_WORKBOOK})")
+    if scenario:
+        p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
+
+
+def _output_args(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("-o", "--output", help=f"{what} to write (default: a new file in reports/)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hecon", description="Health-economic cost-effectiveness models: partitioned "
@@ -285,11 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "cilta-cel sequencing model), print per-strategy costs, LYs, QALYs, "
                        "evLYG, the incremental table and clinical counts, and write the "
                        "results workbook.")
-    p.add_argument("workbook", nargs="?", help=f"input workbook (default: {DEFAULT_WORKBOOK})")
-    p.add_argument("-o", "--output", help="results workbook to write (default: a new file "
-                   "in reports/)")
-    p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _workbook_args(p)
+    _output_args(p, "results workbook")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("psa", help="probabilistic sensitivity analysis in batches",
@@ -297,36 +301,33 @@ def build_parser() -> argparse.ArgumentParser:
                        "base case), run the model for each draw (chunked; optionally on a Dask "
                        "cluster), save the draws as NetCDF and write the results workbook with "
                        "PSA summary, CE plane, CEAC/CEAF and EVPI/EVPPI sheets.")
-    p.add_argument("workbook", nargs="?", help=f"input workbook (default: {DEFAULT_WORKBOOK})")
+    _workbook_args(p)
     p.add_argument("--draws", type=int, default=1000, help="number of draws (default 1000)")
     p.add_argument("--seed", type=int, help="random seed (default: the workbook's)")
     p.add_argument("--chunk-size", type=int, help="draws per chunk (a multiple of 100; "
                    "default: what fits in about 512 MiB)")
     p.add_argument("--workers", type=int, help="start a local Dask cluster with K workers")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler (tcp://HOST:PORT)")
-    p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
     p.add_argument("--population", type=float, help="patients per year, for population EVPI "
                    "(default: Settings evpi_population)")
     p.add_argument("--years", type=int, help="years the decision applies, for population EVPI "
                    "(default: Settings evpi_years)")
-    p.add_argument("-o", "--output", help="results workbook (default: a new file in reports/)")
     p.add_argument("--netcdf", help="NetCDF file of the draws (default: beside the workbook)")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    _output_args(p, "results workbook")
     p.set_defaults(func=_cmd_psa)
 
     p = sub.add_parser("dsa", help="one-way (tornado), scenarios and threshold prices",
                        description="Deterministic sensitivity analysis: every parameter with a "
                        "DSA range at its low and high value (tornado of incremental net monetary "
                        "benefit), every named scenario, and optionally threshold prices.")
-    p.add_argument("workbook", nargs="?", help=f"input workbook (default: {DEFAULT_WORKBOOK})")
+    _workbook_args(p, scenario=False)
     p.add_argument("--wtp", type=float, help="willingness to pay per QALY (default: the middle "
                    "value of the workbook's list)")
     p.add_argument("--strategy", help="strategy to assess (default: the second)")
     p.add_argument("--comparator", help="comparator (default: the first strategy)")
     p.add_argument("--price-parameter", help="parameter whose threshold value to find (e.g. "
                    "the CAR T price) at each willingness to pay")
-    p.add_argument("-o", "--output", help="results workbook (default: a new file in reports/)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _output_args(p, "results workbook")
     p.set_defaults(func=_cmd_dsa)
 
     p = sub.add_parser("fit", help="fit survival curves to a digitized KM curve",
@@ -341,10 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-unit", default="months", help="unit of the CSV times (default "
                    "months)")
     p.add_argument("--horizon", type=float, help="extrapolation horizon in the time unit")
-    p.add_argument("-o", "--output", help="fit workbook (default: beside the KM file)")
     p.add_argument("--write-into", help="input workbook to copy with the chosen curve added")
     p.add_argument("--curve", help="name of the curve to add (with --write-into)")
     p.add_argument("--family", help="family to add (default: the best AIC)")
+    p.add_argument("-o", "--output", help="fit workbook (default: beside the KM file)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=_cmd_fit)
 
@@ -355,8 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "reported and does not stop the batch (exit code 1 if any failed).")
     p.add_argument("inputs", nargs="+", help="workbooks, directories or glob patterns")
     p.add_argument("--scenarios", action="store_true", help="also run every named scenario")
-    p.add_argument("-o", "--output", help="summary workbook (default: a new file in reports/)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _output_args(p, "summary workbook")
     p.set_defaults(func=_cmd_batch)
 
     p = sub.add_parser("report", help="one self-contained HTML report for a paper or dossier",
@@ -365,13 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "results and incremental table, costs, threshold prices, uncertainty "
                        "(with --psa-draws), budget impact, CHEERS 2022 checklist and a methods "
                        "paragraph generated from the settings; figures also as PNG and SVG.")
-    p.add_argument("workbook", nargs="?", help=f"input workbook (default: {DEFAULT_WORKBOOK})")
+    _workbook_args(p)
     p.add_argument("--psa-draws", type=int, default=0, help="PSA draws for the uncertainty "
                    "section (default 0: none)")
     p.add_argument("--seed", type=int, help="random seed (default: the workbook's)")
-    p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
-    p.add_argument("-o", "--output", help="HTML file (default: a new file in reports/)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    _output_args(p, "HTML report")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("template", help="write a blank-but-valid input workbook",
