@@ -43,7 +43,11 @@ def main() -> None:
     print(f"{name}: {len(model.strategies)} strategies, {st.n_cycles:,} cycles of "
           f"{st.cycle_days:g} days ({st.horizon:g} years), {len(model.parameters)} parameters")
     start = time.perf_counter()
-    psa(model, args.draws, progress=False)
+    try:
+        psa(model, args.draws, progress=False)
+    except ValueError as err:  # an input that samples outside its family's domain
+        raise SystemExit(f"the PSA of this model fails, so the report cannot be timed: {err}"
+                         ) from err
     psa_seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()

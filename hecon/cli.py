@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .examples import DEFAULT_WORKBOOK
 from .io.tables import InputError
 from .io.workbook_in import load_workbook, write_template
 from .results import Results, run
@@ -55,7 +56,6 @@ def format_results(res: Results) -> str:
     return "\n".join(lines)
 
 
-DEFAULT_WORKBOOK = Path(__file__).resolve().parents[1] / "inputs" / "cilta_cel_mm.xlsx"
 REPORTS = Path("reports")
 
 

@@ -110,6 +110,7 @@ class AdverseEvent:
     duration_days: Ref = 0.0
     p_death: Ref = 0.0
     excess_death: Ref = 0.0
+    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -230,14 +230,18 @@ def _overview(model: Model, figs: _Figures) -> str:
 def _inputs(model: Model) -> str:
     table = model.parameter_table()
     has_group = "group" in table and (table["group"].astype(str) != "").any()
-    header = ["Parameter", "Value", "Unit", "Distribution", "Distribution parameters",
-              "DSA low", "DSA high", *(["Group"] if has_group else []), "Source"]
+    header = ["Parameter", "Value", "Unit", "PSA distribution (parameters)", "DSA range",
+              *(["Group"] if has_group else []), "Source"]
     rows = []
     for name, r in table.iterrows():
-        rows.append([name, _value(r["value"]), r["unit"], r["distribution"],
-                     ", ".join(_value(x) for x in r["dist_params"]), _value(r["low"]),
-                     _value(r["high"]), *([r["group"]] if has_group else []), r["source"]])
-    params = _table(header, rows, numeric=(1, 5, 6), cls="inputs",
+        dist = str(r["distribution"])
+        if len(r["dist_params"]):
+            dist += f" ({', '.join(_value(x) for x in r['dist_params'])})"
+        dsa = "" if not (_finite(r["low"]) and _finite(r["high"])) else \
+            f"{_value(r['low'])} to {_value(r['high'])}"
+        rows.append([name, _value(r["value"]), r["unit"], dist, dsa,
+                     *([r["group"]] if has_group else []), r["source"]])
+    params = _table(header, rows, numeric=(1, 4), cls="inputs",
                     caption=f"All {len(rows)} parameters with their PSA distributions, DSA "
                     "ranges and sources")
     reg_rows = []
@@ -472,8 +476,12 @@ def _uncertainty(model: Model, draws: int, seed: int | None, figs: _Figures,
     cost = result.cost.transpose("draw", "strategy").to_numpy()
     qaly = result.effect("qaly").transpose("draw", "strategy").to_numpy()
     wtp = decision_wtp(model)
+    varying = int((result.data["parameters"].std("draw") > 0).sum())
     notes.append(f"Probabilistic sensitivity analysis: {draws:,} draws (seed {used_seed}; draw "
-                 "0 is the base case) from each parameter's distribution. Cost-effectiveness "
+                 "0 is the base case) from each parameter's distribution; "
+                 f"{varying} of {len(model.parameters)} parameters vary"
+                 + (" (no parameter has a PSA distribution, so every draw is the base case)"
+                    if not varying else "") + ". Cost-effectiveness "
                  "acceptability curves give the share of draws in which each strategy has the "
                  "highest net monetary benefit (Fenwick et al. 2001), the frontier the "
                  "probability that the strategy with the highest expected net benefit is "
@@ -515,8 +523,13 @@ def _uncertainty(model: Model, draws: int, seed: int | None, figs: _Figures,
                     "Cost-effectiveness acceptability curves (probability that each strategy "
                     "has the highest net monetary benefit) and the acceptability frontier "
                     "(thick grey).")
-    values = np.maximum(evpi(cost, qaly, grid), 0.0)
-    at = np.maximum(evpi(cost, qaly, list(st.wtp)), 0.0) if st.wtp else []
+    noise = 1e-9 * max(1.0, float(np.abs(cost).max()))  # EVPI >= 0; drop rounding noise
+
+    def clean(v: np.ndarray) -> np.ndarray:
+        return np.where(v > noise, v, 0.0)
+
+    values = clean(evpi(cost, qaly, grid))
+    at = clean(evpi(cost, qaly, list(st.wtp))) if st.wtp else []
     out += figs.add("evpi", lambda p: plot_evpi(grid, values, p,
                                                 ylabel=f"EVPI per patient ({cur})"),
                     "Expected value of perfect information per patient by willingness to pay"
@@ -694,8 +707,7 @@ th,td{text-align:left;vertical-align:top;padding:.25rem .5rem;border-bottom:1px 
 thead th{border-bottom:2px solid #333;background:#f2f2f2}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.inputs,table.regimens{font-size:.8rem}
-table.inputs td:last-child{min-width:18rem;font-size:.75rem}
-td{overflow-wrap:anywhere}
+table.inputs td:last-child{min-width:16rem;font-size:.75rem;overflow-wrap:anywhere}
 table.cheers td:nth-child(4){font-size:.8rem;color:#333}
 table.cheers td:last-child{min-width:8rem}
 figure{margin:1.2rem 0;break-inside:avoid;page-break-inside:avoid}

@@ -8,7 +8,7 @@ strategy looks the same in every figure of the report. Each function writes ``<p
 
 * :func:`plot_model_diagram`: the model's structure drawn from the model itself (lanes per
   strategy, a box per line of therapy, the CAR T pathway, palliative care and death).
-* :func:`plot_survival_line`: the curves used at one line (all-cause, with the general-
+* :func:`plot_survival`: the curves used at one line (all-cause, with the general-
   population floor, as in the results workbook's Survival sheet), observed KM overlaid.
 * :func:`plot_traces`: state occupancy per strategy as stacked areas of state groups.
 * :func:`plot_frontier`, :func:`plot_cost_breakdown`, :func:`plot_budget`: base-case cost and

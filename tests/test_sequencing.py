@@ -160,19 +160,21 @@ def test_icer_invariant_to_currency(seed_model):
 
 
 def test_draws_are_vectorized_consistently(seed_model):
-    hrs = np.array([1.0, 1.4, 2.0])
+    hrs = np.array([1.2, 1.69, 2.2])
     base = ParameterSet.base(seed_model)
     values = {k: np.repeat(v, 3) for k, v in base.values.items()}
-    values["hr_cart_3l_vs_2l"] = hrs
+    values["hr_idecel_vs_cilta"] = hrs
+    values["cilta_cel_price"] = np.array([400_000.0, 465_000.0, 530_000.0])
     batch = evaluate(seed_model, ParameterSet(values, 3))
     for d, hr in enumerate(hrs):
-        varied = seed_model.with_values(hr_cart_3l_vs_2l=hr)
+        varied = seed_model.with_values(hr_idecel_vs_cilta=hr,
+                                        cilta_cel_price=values["cilta_cel_price"][d])
         single = evaluate(varied, ParameterSet.base(varied))
         np.testing.assert_allclose(batch.costs.isel(draw=d), single.costs.isel(draw=0),
                                    rtol=1e-10)
         np.testing.assert_allclose(batch.effects.isel(draw=d), single.effects.isel(draw=0),
                                    rtol=1e-10)
-    assert batch.effects.sel(strategy="CAR T 3L", measure="qaly").diff("draw").max() < 0
+    assert batch.costs.sel(strategy="CAR T 2L").sum("category").diff("draw").min() > 0
 
 
 def test_threshold_price_sets_icer_to_wtp(seed_model):

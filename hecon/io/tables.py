@@ -140,8 +140,9 @@ def make_row(sheet: str, index: int, values: dict[str, Any]) -> Row:
 # ---------------------------------------------------------------------------------------------
 # Model → tables
 # ---------------------------------------------------------------------------------------------
-def model_to_tables(model: Model) -> Tables:
-    """The workbook content of ``model`` (the inverse of :func:`tables_to_model`)."""
+def model_to_tables(model: Model, setting_notes: dict[str, str] | None = None) -> Tables:
+    """The workbook content of ``model`` (the inverse of :func:`tables_to_model`);
+    ``setting_notes`` replaces the descriptive note of some settings (e.g. with a source)."""
     st = model.settings
     pal = model.palliative
     settings = {
@@ -159,8 +160,8 @@ def model_to_tables(model: Model) -> Tables:
         "evpi_population": st.evpi_population, "evpi_years": st.evpi_years,
     }
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in SHEETS}
-    out["Settings"] = [{"setting": k, "value": v, "note": SETTINGS[k][2]}
-                       for k, v in settings.items()]
+    notes = {k: spec[2] for k, spec in SETTINGS.items()} | (setting_notes or {})
+    out["Settings"] = [{"setting": k, "value": v, "note": notes[k]} for k, v in settings.items()]
     for p in model.parameters.values():
         row = {"name": p.name, "value": p.value, "unit": p.unit, "distribution": p.distribution,
                "group": p.group, "dsa_low": p.low, "dsa_high": p.high, "source": p.source}
@@ -196,7 +197,9 @@ def model_to_tables(model: Model) -> Tables:
                       ("bridging", None, cart.bridging_cost),
                       ("product", None, cart.product_price),
                       ("infusion", None, cart.infusion_cost)]
-        out["Costs"] += [{"regimen": r.name, "item": item, "from_month": m, "value": v}
+        out["Costs"] += [{"regimen": r.name, "item": item, "from_month": m, "value": v,
+                          "source": f"see Parameters: {v}" if isinstance(v, str) else
+                          "structural: no cost of this kind" if v == 0 else ""}
                          for item, m, v in costs]
     for s in model.strategies:
         out["Strategies"] += [{"strategy": s.name, "line": i + 1, "regimen": ln.regimen,
@@ -747,8 +750,9 @@ def _read_toxicity(rd: _Reader, rows: list[Row], regimens: dict) -> tuple[Advers
             excess_death=rd.ref(row, "excess_death", f"{label} excess_death", default=0.0,
                                 low=0.0, high=1.0))
         grade = rd.text(row, "grade", label, required=False) or "any"
+        source = rd.text(row, "source", label, required=False) or ""
         if reg is not None and event is not None and values["incidence"] is not None:
-            out.append(AdverseEvent(reg, event, grade, **values))
+            out.append(AdverseEvent(reg, event, grade, **values, source=source))
     return tuple(out)
 
 

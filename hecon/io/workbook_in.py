@@ -184,9 +184,11 @@ def load_workbook(path: str | Path, scenario: str | None = None) -> Model:
     return tables_to_model(tables)
 
 
-def write_input_workbook(model: Model, path: str | Path, force: bool = False) -> Path:
-    """Write ``model`` as an input workbook (atomically; an existing file only with force)."""
-    tables = model_to_tables(model)
+def write_input_workbook(model: Model, path: str | Path, force: bool = False,
+                         setting_notes: dict[str, str] | None = None) -> Path:
+    """Write ``model`` as an input workbook (atomically; an existing file only with force);
+    ``setting_notes`` gives the Settings sheet's note for some settings (e.g. their source)."""
+    tables = model_to_tables(model, setting_notes)
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for sheet, columns in SHEETS.items():

@@ -1,0 +1,810 @@
+"""Build the default input workbook ``inputs/cilta_cel_mm.xlsx`` from published evidence (issue #8).
+
+    python inputs/evidence/build.py            # writes inputs/cilta_cel_mm.xlsx
+
+Every published figure is a row of ``sources.csv`` (value, unit, confidence grade A/B/U and its
+citation; see ../../../shared/EVIDENCE.md and README.md here). This script turns them into model
+inputs: survival curves fitted to published medians and landmarks (hecon.survival.fit
+.fit_landmarks), their PSA covariance by a parametric bootstrap, costs from dosing schedules and
+prices, utilities, toxicity, attrition, and the named scenarios. Values that no source gives are
+labelled ``assumption: ...`` with a wide PSA distribution and are covered by a named scenario.
+The script is deterministic (fixed seed).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+if str(ROOT) not in sys.path:  # runnable as a script from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from hecon.io.workbook_in import write_input_workbook  # noqa: E402
+from hecon.model import (  # noqa: E402
+    AdverseEvent,
+    CarTPathway,
+    Curve,
+    Line,
+    Model,
+    Palliative,
+    Parameter,
+    Regimen,
+    Settings,
+    Strategy,
+)
+from hecon.survival import GeneralPopulation  # noqa: E402
+from hecon.survival.families import FAMILIES  # noqa: E402
+from hecon.survival.fit import fit_landmarks  # noqa: E402
+
+OUT = ROOT / "inputs" / "cilta_cel_mm.xlsx"
+SEED = 20260308  # bootstrap seed (fixed: the build is deterministic)
+N_BOOT = 200  # parametric bootstrap replicates per fitted curve
+DAYS_PER_MONTH = 365.25 / 12
+MALE_SHARE = 0.57  # assumption (see README): "about 55-60% male" in CARTITUDE-4 reports, unverified
+BOOT_METHOD = ("PSA: joint (log-)normal covariance from a parametric bootstrap ({n} "
+               "replicates): landmark survival redrawn as a product of binomial conditional "
+               "survivals with the numbers at risk n*S(previous landmark) (n = patients in the "
+               "arm; censoring ignored, so the spread is a lower bound), refitted each time")
+
+
+# ---------------------------------------------------------------------------------------------
+# the table of sourced inputs
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    value: float
+    unit: str
+    grade: str
+    cite: str
+
+
+def read_sources(path: Path = HERE / "sources.csv") -> dict[str, Source]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["id"]: Source(float(r["value"]), r["unit"], r["grade"], r["source"])
+                for r in csv.DictReader(f)}
+
+
+S = read_sources()
+
+
+def v(key: str) -> float:
+    return S[key].value
+
+
+def cite(*keys: str) -> str:
+    return "; ".join(S[k].cite for k in keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# survival fitting
+# ---------------------------------------------------------------------------------------------
+def coefficients(dist, family: str) -> list[float]:
+    return [float(np.asarray(getattr(dist, n)).ravel()[0]) for n in FAMILIES[family].param_names]
+
+
+def fit(times, surv, family: str) -> tuple[list[float], float]:
+    """Least-squares fit of ``family`` to landmark survival (months); coefficients and SSE."""
+    d = fit_landmarks(np.asarray(times, float), np.asarray(surv, float), family)
+    return coefficients(d, family), d.sse
+
+
+def best_family(times, surv, families=("weibull", "loglogistic", "lognormal")) -> str:
+    """The two-parameter family with the smallest sum of squared landmark residuals."""
+    return min(families, key=lambda fam: fit(times, surv, fam)[1])
+
+
+def bootstrap_landmarks(rng, surv, n: int) -> np.ndarray:
+    """One parametric-bootstrap replicate of ordered landmark survival values: conditional
+    survival between landmarks drawn as binomial proportions with n * S(previous) at risk."""
+    out, prev, at_risk = [], 1.0, float(n)
+    for s in surv:
+        k = max(int(round(at_risk)), 1)
+        p = min(max(s / prev, 0.0), 1.0)
+        cond = rng.binomial(k, p) / k
+        val = (out[-1] if out else 1.0) * cond
+        out.append(min(max(val, 1e-4), 1 - 1e-4))
+        prev, at_risk = s, n * s
+    return np.array(out)
+
+
+def boot_cov(rng, times, surv, n: int, refit) -> np.ndarray:
+    """Covariance of ``refit(surv_replicate)`` (a coefficient vector) over N_BOOT replicates;
+    landmarks are sorted by time for the conditional draws."""
+    order = np.argsort(times)
+    t, s = np.asarray(times, float)[order], np.asarray(surv, float)[order]
+    draws = [refit(t, bootstrap_landmarks(rng, s, n)) for _ in range(N_BOOT)]
+    return np.cov(np.array(draws).T)
+
+
+def pathway_landmarks(times, surv_itt, wait: float, p_not_infused: float):
+    """ITT landmarks from randomization → landmarks of PFS from infusion: in the model the ITT
+    PFS after the wait is (1 - p_not_infused) * S_post(t - wait)."""
+    return np.asarray(times, float) - wait, np.asarray(surv_itt, float) / (1.0 - p_not_infused)
+
+
+def curve_survival(family: str, coefs, t) -> np.ndarray:
+    d = FAMILIES[family](*coefs)
+    return np.asarray(d.survival(np.asarray(t, float)), float).ravel()
+
+
+def scale_for_median(family: str, shape: float, median: float) -> float:
+    if family == "weibull":
+        return median / math.log(2.0) ** (1.0 / shape)
+    if family == "loglogistic":
+        return median
+    raise ValueError(family)
+
+
+def background(age: float, male: float) -> GeneralPopulation:
+    return GeneralPopulation(age, male)
+
+
+def fit_cure(times, surv, bg, cure: float | None = None):
+    """Mixture cure S(t) = S_bg(t) (pi + (1 - pi) S_u(t)), S_u Weibull (months), least squares
+    to the landmarks; ``cure`` fixes pi. Returns (pi, shape, scale)."""
+    t = np.asarray(times, float)
+    s = np.asarray(surv, float)
+    sbg = np.asarray(bg.survival(t / 12.0), float).ravel()
+
+    def unpack(x):
+        pi = cure if cure is not None else 1.0 / (1.0 + math.exp(-x[-1]))
+        return pi, math.exp(x[0]), math.exp(x[1])
+
+    def resid(x):
+        pi, k, lam = unpack(x)
+        return sbg * (pi + (1 - pi) * np.exp(-(t / lam) ** k)) - s
+
+    x0 = [0.0, math.log(float(np.median(t)))] + ([] if cure is not None else [-0.5])
+    res = least_squares(resid, x0, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    return unpack(res.x)
+
+
+def midpoint_log_hazard(fam_a, coefs_a, fam_b, coefs_b, horizon=120.0):
+    """Survival with log h(t) = (log h_a(t) + log h_b(t)) / 2, on a fine grid (months)."""
+    t = np.linspace(1e-6, horizon, 24001)
+    h = np.sqrt(np.asarray(FAMILIES[fam_a](*coefs_a).hazard(t)).ravel()
+                * np.asarray(FAMILIES[fam_b](*coefs_b).hazard(t)).ravel())
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (h[1:] + h[:-1]) * np.diff(t))])
+    return t, np.exp(-cum)
+
+
+# ---------------------------------------------------------------------------------------------
+# parameters
+# ---------------------------------------------------------------------------------------------
+class Params:
+    """Collects Parameters (with sources) and mvnormal covariance groups."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Parameter] = {}
+        self.covariance: dict = {}
+
+    def add(self, name, value, unit, source, dist="fixed", dp=(), low=None, high=None, group=""):
+        if name in self.items:
+            raise ValueError(f"parameter {name} twice")
+        if not source:
+            raise ValueError(f"parameter {name} has no source")
+        self.items[name] = Parameter(name, float(value), unit, dist, tuple(float(x) for x in dp),
+                                     None if low is None else float(low),
+                                     None if high is None else float(high), source, group)
+        return name
+
+    def beta(self, name, value, se, source, unit="probability", low=None, high=None):
+        return self.add(name, value, unit, source, "beta", (se,), low, high)
+
+    def gamma(self, name, value, rel_se, source, unit="USD", low=None, high=None):
+        return self.add(name, value, unit, source, "gamma", (rel_se * value,), low, high)
+
+    def mvn(self, group: str, names, values, cov, unit: str, source: str) -> list[str]:
+        # coefficients that must stay positive (shapes, scales, rates) are drawn on the log
+        # scale so that every PSA draw is a valid curve (hecon 'mvlognormal')
+        dist = "mvlognormal" if all(v > 0 for v in values) else "mvnormal"
+        for n, val in zip(names, values, strict=True):
+            self.add(n, val, unit if n.endswith("scale") else "", source, dist, group=group)
+        self.covariance[group] = (tuple(names),
+                                  tuple(tuple(float(x) for x in row) for row in np.atleast_2d(cov)))
+        return list(names)
+
+
+def assumption(text: str) -> str:
+    return f"assumption: {text}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+# ---------------------------------------------------------------------------------------------
+def build_model() -> tuple[Model, dict[int, str], dict]:
+    """The evidence-based model, the Toxicity sources by row, and fit diagnostics."""
+    rng = np.random.default_rng(SEED)
+    P = Params()
+    curves: dict[str, Curve] = {}
+    diag: dict = {}
+    age = v("c4_age")
+    bg = background(age, MALE_SHARE)
+    boot = BOOT_METHOD.format(n=N_BOOT)
+
+    def family_curve(name, family, coefs, source, cure=None):
+        names = FAMILIES[family].param_names
+        curves[name] = Curve(name, family, dict(zip(names, coefs, strict=True)), "months",
+                             cure_fraction=cure, source=source)
+
+    # -- SOC 2L: CARTITUDE-4 control arm (mostly DPd), median + 12 + 30 months ------------------
+    t_soc = [v("c4_soc_pfs_median"), 12.0, 30.0]
+    s_soc = [0.5, v("c4_soc_pfs_12"), v("c4_soc_pfs_30")]
+    # Weibull for every fitted curve (all 2-parameter families fit these landmarks equally well,
+    # SSE 4.3e-5 to 4.9e-5; see diagnostics); one family keeps the extrapolations comparable
+    fam_soc = "weibull"
+    coef_soc, sse = fit(t_soc, s_soc, fam_soc)
+    diag["pfs_soc_2l"] = (fam_soc, coef_soc, sse, {f: fit(t_soc, s_soc, f)[1] for f in
+                                                   ("loglogistic", "lognormal", "gompertz")})
+    src_soc = (f"least-squares Weibull fit (log-logistic/log-normal fit equally well) to "
+               f"median 11.8 mo, 12-mo 48.6%, 30-mo 25.7%: {cite('c4_soc_pfs_median')}; "
+               f"{cite('c4_soc_pfs_30')}. {boot}")
+    cov = boot_cov(rng, t_soc, s_soc, int(v("c4_n_soc")), lambda t, s: fit(t, s, fam_soc)[0])
+    names = [f"pfs_soc_2l_{n}" for n in FAMILIES[fam_soc].param_names]
+    family_curve("pfs_soc_2l", fam_soc, P.mvn("fit_pfs_soc_2l", names, coef_soc, cov, "months",
+                                              src_soc), src_soc)
+
+    # -- TTD of DPd: APOLLO median treatment duration 11.5 mo as PH on the SOC 2L PFS curve -----
+    s_at = float(curve_survival(fam_soc, coef_soc, [v("apollo_ttd_median")])[0])
+    hr_ttd = math.log(0.5) / math.log(s_at)
+    P.add("hr_ttd_soc_2l", hr_ttd, "HR", f"derived: TTD = PFS^hr with the median at 11.5 mo "
+          f"({cite('apollo_ttd_median')}); shape as the CARTITUDE-4 SOC PFS fit (assumption)",
+          low=1.0, high=hr_ttd * 1.3)
+    curves["ttd_soc_2l"] = Curve("ttd_soc_2l", reference="pfs_soc_2l", hr="hr_ttd_soc_2l",
+                                 source=cite("apollo_ttd_median"))
+    # real-world SOC (scenario): Flatiron rwPFS median 6.5 mo by time scaling of the SOC curve
+    P.add("af_soc_2l_rw", v("flatiron_rwpfs_median") / v("c4_soc_pfs_median"), "AF",
+          f"derived: acceleration factor 6.5/11.8 giving median rwPFS 6.5 mo "
+          f"({cite('flatiron_rwpfs_median')})")
+    curves["pfs_soc_2l_rw"] = Curve("pfs_soc_2l_rw", reference="pfs_soc_2l", af="af_soc_2l_rw",
+                                    source=cite("flatiron_rwpfs_median"))
+    curves["ttd_soc_2l_rw"] = Curve("ttd_soc_2l_rw", reference="pfs_soc_2l_rw",
+                                    hr="hr_ttd_soc_2l", source="as ttd_soc_2l, on the RW curve")
+
+    # -- CAR T pathway (CARTITUDE-4) -------------------------------------------------------------
+    wait = v("c4_days_to_infusion") / DAYS_PER_MONTH
+    p_no = v("c4_not_infused")
+    P.gamma("months_to_infusion", wait, 0.15, f"{cite('c4_days_to_infusion')}; 44 days = "
+            f"{wait:.3f} mo; PSA gamma, se 15% (assumption)", unit="months",
+            low=25 / DAYS_PER_MONTH, high=60 / DAYS_PER_MONTH)
+    n_cart = int(v("c4_n_cart"))
+    P.beta("p_not_infused_2l", p_no, math.sqrt(p_no * (1 - p_no) / n_cart),
+           f"{cite('c4_not_infused')}; PSA beta, binomial se (n=208)", low=0.10, high=0.20)
+    p_rw = v("rw_cilta_not_infused")
+    P.beta("p_not_infused_late", p_rw, math.sqrt(p_rw * (1 - p_rw) / 255),
+           f"{cite('rw_cilta_not_infused')}: 19/255 not infused, used for 3L and 4L+; "
+           "PSA beta, binomial se", low=0.04, high=0.154)
+    p_die = v("c4_died_before_infusion") / p_no
+    P.beta("p_death_if_not_infused", p_die, 0.08, f"derived: 4.8% died before infusion / 15.4% "
+           f"not infused = {p_die:.3f} ({cite('c4_died_before_infusion')}); PSA beta se 0.08 "
+           "(assumption)", low=0.15, high=0.5)
+
+    # -- cilta-cel 2L: post-infusion PFS calibrated through the pathway --------------------------
+    t_itt = [12.0, 30.0]
+    s_itt = [v("c4_cart_pfs_12"), v("c4_cart_pfs_30")]
+    t_post, s_post = pathway_landmarks(t_itt, s_itt, wait, p_no)
+    coef_c2, sse = fit(t_post, s_post, "weibull")
+    diag["pfs_cart_2l"] = ("weibull", coef_c2, sse)
+    src_c2 = (f"Weibull PFS from infusion calibrated through the CAR T pathway: ITT landmarks "
+              f"12-mo 75.9% and 30-mo 59.4% from randomization ({cite('c4_cart_pfs_12')}; "
+              f"{cite('c4_cart_pfs_30')}) shifted by the 44-day wait and divided by the 84.6% "
+              f"infused ({cite('c4_not_infused')}), i.e. S({t_post[0]:.2f})={s_post[0]:.4f}, "
+              f"S({t_post[1]:.2f})={s_post[1]:.4f}, fitted exactly; verified with the full model "
+              f"(inputs/evidence/targets.csv). {boot}")
+
+    def refit_c2(t, s):
+        tp, sp = pathway_landmarks(t, s, wait, p_no)
+        return fit(tp, np.minimum(sp, 1 - 1e-4), "weibull")[0]
+
+    cov = boot_cov(rng, t_itt, s_itt, n_cart, refit_c2)
+    family_curve("pfs_cart_2l", "weibull", P.mvn(
+        "fit_pfs_cart_2l", ["pfs_cart_2l_shape", "pfs_cart_2l_scale"], coef_c2, cov, "months",
+        src_c2), src_c2)
+    # cilta-cel 3L: base = the CARTITUDE-4 ITT curve (same coefficients, so same PSA draws)
+    curves["pfs_cart_3l"] = Curve(
+        "pfs_cart_3l", "weibull", {"shape": "pfs_cart_2l_shape", "scale": "pfs_cart_2l_scale"},
+        "months", source=assumption("cilta-cel at 3L = CARTITUDE-4 ITT post-infusion curve "
+                                    "(CARTITUDE-4 by 1 vs 2-3 prior lines not found); scenario: "
+                                    "midpoint of CARTITUDE-4 and CARTITUDE-1"))
+
+    # -- cilta-cel 4L+: CARTITUDE-1 from infusion ------------------------------------------------
+    t_c1 = [27.0, v("c1_pfs_median"), 36.0]
+    s_c1 = [v("c1_pfs_27"), 0.5, v("c1_pfs_36")]
+    fam_c1 = "weibull"
+    coef_c1, sse = fit(t_c1, s_c1, fam_c1)
+    diag["pfs_cart_4l"] = (fam_c1, coef_c1, sse, {f: fit(t_c1, s_c1, f)[1] for f in
+                                                  ("loglogistic", "lognormal")})
+    src_c1 = (f"least-squares Weibull fit (smallest SSE of Weibull/log-logistic/log-normal) to "
+              f"27-mo 55%, median 34.9 mo, 36-mo 47.5% from infusion: {cite('c1_pfs_median')}; "
+              f"{cite('c1_pfs_36')}. {boot}")
+    cov = boot_cov(rng, t_c1, s_c1, int(v("c1_n")), lambda t, s: fit(t, s, fam_c1)[0])
+    names = [f"pfs_cart_4l_{n}" for n in FAMILIES[fam_c1].param_names]
+    family_curve("pfs_cart_4l", fam_c1, P.mvn("fit_pfs_cart_4l", names, coef_c1, cov, "months",
+                                              src_c1), src_c1)
+
+    # -- scenario curves: mixture cure, 3L midpoint, ide-cel -------------------------------------
+    # cure fraction: the largest pi (grid 0.01) for which the mixture-cure least-squares fit to
+    # the four CARTITUDE-1 landmarks (27, 34.9, 36 mo and the >=5-year plateau) keeps every
+    # landmark within 2 percentage points (a free fit of pi drifts to 0: a Weibull with a
+    # decreasing hazard fits these landmarks as well)
+    t_cure, s_cure = t_c1 + [60.0], s_c1 + [v("c1_pfs_60")]
+    pi, k4, lam4 = 0.0, *fit_cure(t_cure, s_cure, bg, cure=0.0)[1:]
+    for cand in np.arange(0.01, 0.5, 0.01):
+        _, k, lam = fit_cure(t_cure, s_cure, bg, cure=float(cand))
+        sbg = np.asarray(bg.survival(np.asarray(t_cure) / 12.0)).ravel()
+        fitted = sbg * (cand + (1 - cand) * np.exp(-(np.asarray(t_cure) / lam) ** k))
+        if np.max(np.abs(fitted - np.asarray(s_cure))) > 0.02:
+            break
+        pi, k4, lam4 = round(float(cand), 2), k, lam
+    src_cure = (f"mixture cure (relative survival S = S_bg (pi + (1-pi) S_u), Weibull S_u) fitted "
+                f"to CARTITUDE-1 27-mo 55%, median 34.9, 36-mo 47.5% and 33% PF at >=5 years "
+                f"({cite('c1_pfs_60')}); pi = {pi:.2f} is the largest cure fraction keeping all "
+                "four landmarks within 2 pp (a free fit drifts to pi = 0); scenario "
+                "'mixture cure'")
+    P.add("cure_fraction_cart", pi, "share", src_cure + "; PSA uniform 0.2-0.45 (assumption)",
+          "uniform", (0.2, 0.45))
+    P.add("pfs_cart_4l_cure_shape", k4, "", src_cure)
+    P.add("pfs_cart_4l_cure_scale", lam4, "months", src_cure)
+    _, k2, lam2 = fit_cure(t_post, s_post, bg, cure=pi)
+    src_cure2 = (assumption(f"cure fraction at 2L/3L = the CARTITUDE-1 fitted value {pi:.3f}") +
+                 "; uncured Weibull fitted exactly to the pathway-adjusted CARTITUDE-4 landmarks "
+                 f"({cite('c4_cart_pfs_12')}; {cite('c4_cart_pfs_30')}); scenario 'mixture cure'")
+    P.add("pfs_cart_2l_cure_shape", k2, "", src_cure2)
+    P.add("pfs_cart_2l_cure_scale", lam2, "months", src_cure2)
+    diag["cure"] = (pi, k4, lam4, k2, lam2)
+
+    tm, sm = midpoint_log_hazard("weibull", coef_c2, fam_c1, coef_c1)
+    grid = np.arange(3.0, 61.0, 3.0)
+    coef_mid, _ = fit(grid, np.interp(grid, tm, sm), "weibull")
+    src_mid = (assumption("cilta-cel at 3L midway between CARTITUDE-4 (2L) and CARTITUDE-1 (4L+) "
+                          "on the log-hazard scale") + ": Weibull least-squares fit at 3..60 mo to "
+               "exp(-integral of sqrt(h_2L h_4L)); scenario 'cilta-cel 3L = midpoint'")
+    P.add("pfs_cart_3l_mid_shape", coef_mid[0], "", src_mid)
+    P.add("pfs_cart_3l_mid_scale", coef_mid[1], "months", src_mid)
+
+    hr_ide = v("karmma3_hr") / v("c4_pfs_hr")
+    src_ide = (f"Bucher indirect comparison through SOC: HR ide-cel vs cilta-cel = 0.49 / 0.29 "
+               f"= {hr_ide:.3f} ({cite('karmma3_hr')}; {cite('c4_pfs_hr')}), applied to the "
+               "cilta-cel post-infusion curve; assumption: ITT HRs transport to PFS from "
+               "infusion and the trials' SOC arms are exchangeable; scenario 'ide-cel instead "
+               "of cilta-cel'")
+    P.add("hr_idecel_vs_cilta", hr_ide, "HR", src_ide)
+    curves["pfs_idecel"] = Curve("pfs_idecel", reference="pfs_cart_2l", hr="hr_idecel_vs_cilta",
+                                 source=src_ide)
+    k_ide4 = coef_c1[0] if fam_c1 == "weibull" else 1.0
+    P.add("pfs_idecel_4l_shape", k_ide4, "", assumption(
+        "Weibull shape of ide-cel 4L+ PFS (only a median published): the CARTITUDE-1 Weibull "
+        "shape; used only in the scenario 'ide-cel instead of cilta-cel'"))
+    P.add("pfs_idecel_4l_scale", scale_for_median("weibull", k_ide4, v("karmma_pfs_median")),
+          "months", f"Weibull scale for median 8.8 mo from infusion ({cite('karmma_pfs_median')})")
+    family_curve("pfs_idecel_4l", "weibull", ["pfs_idecel_4l_shape", "pfs_idecel_4l_scale"],
+                 cite("karmma_pfs_median"))
+
+    # -- SOC 3L and 4L+: medians with the SOC 2L shape -------------------------------------------
+    # Weibull shape from the CARTITUDE-4 SOC landmarks (a log-logistic tail with a borrowed shape
+    # would leave 4L+ patients progression-free for years)
+    shape_soc = fit(t_soc, s_soc, "weibull")[0][0]
+    fam_later = "weibull"
+    med_3l = (v("apollo_pd_median") + v("optimismm_pd_median")) / 2
+    for line, median, se_log, src in (
+        ("3l", med_3l, 0.15, f"median {med_3l:.1f} mo = mean of the Pd control arms of APOLLO and "
+         f"OPTIMISMM ({cite('apollo_pd_median')}; {cite('optimismm_pd_median')}); PSA lognormal "
+         "se(log) 0.15 (assumption)"),
+        ("4l", v("loco_pfs_median"), (math.log(v("loco_pfs_hi")) - math.log(v("loco_pfs_lo")))
+         / (2 * 1.96), f"median 4.6 mo ({cite('loco_pfs_median')}); PSA lognormal, se(log) from "
+         "the 95% CI 3.9-5.6"),
+    ):
+        scale = scale_for_median(fam_later, shape_soc, median)
+        P.add(f"pfs_soc_{line}_scale", scale, "months", f"{fam_later} scale for {src}",
+              "lognormal", (se_log,), scale * 0.75, scale * 1.33)
+        P.add(f"pfs_soc_{line}_shape", shape_soc, "", assumption(
+            "Weibull shape from a Weibull fit to the CARTITUDE-4 SOC landmarks (only a median "
+            "published); PSA uniform +-30%"), "uniform", (0.7 * shape_soc, 1.3 * shape_soc))
+        family_curve(f"pfs_soc_{line}", fam_later, [f"pfs_soc_{line}_shape",
+                                                  f"pfs_soc_{line}_scale"], src)
+
+    # -- OS curves: validation checks (Regimen.os) and palliative survival -----------------------
+    for name, key, n_src in (("os_soc_2l", "c4_soc_os_30", "CARTITUDE-4 SOC"),
+                             ("os_cart_2l", "c4_cart_os_30", "CARTITUDE-4 cilta-cel ITT")):
+        rate = -math.log(v(key)) / 30.0
+        P.add(f"{name}_rate", rate, "per month", f"exponential through 30-mo OS ({cite(key)}); "
+              "trial OS for input checks and validation only")
+        curves[name] = Curve(name, "exponential", {"rate": f"{name}_rate"}, source=n_src)
+    t_os1 = [27.0, 36.0, v("c1_os_median")]
+    s_os1 = [v("c1_os_27"), v("c1_os_36"), 0.5]
+    fam_os1 = best_family(t_os1, s_os1)
+    coef_os1, _ = fit(t_os1, s_os1, fam_os1)
+    names = [f"os_cart_4l_{n}" for n in FAMILIES[fam_os1].param_names]
+    for n, val in zip(names, coef_os1, strict=True):
+        P.add(n, val, "months" if n.endswith("scale") else "", f"{fam_os1} fit to CARTITUDE-1 OS "
+              f"27-mo 70%, 36-mo 62.9%, median 60.7 ({cite('c1_os_27')}; {cite('c1_os_median')});"
+              " validation only")
+    family_curve("os_cart_4l", fam_os1, names, cite("c1_os_median"))
+    P.add("os_soc_4l_rate", math.log(2) / v("loco_os_median"), "per month",
+          f"exponential, median OS 13.8 mo ({cite('loco_os_median')}); validation only")
+    curves["os_soc_4l"] = Curve("os_soc_4l", "exponential", {"rate": "os_soc_4l_rate"},
+                                source=cite("loco_os_median"))
+    pps = v("loco_os_median") - v("loco_pfs_median")
+    P.add("os_palliative_rate", math.log(2) / pps, "per month", assumption(
+        f"survival without further active therapy exponential with median {pps:.1f} mo = median "
+        f"OS - median PFS in LocoMMotion ({cite('loco_os_median')}; a difference of medians, "
+        "not a published post-progression median); PSA lognormal se(log) 0.3; scenario "
+        "'palliative survival MAMMOTH'"), "lognormal", (0.3,),
+        math.log(2) / (pps * 1.5), math.log(2) / (pps * 0.6))
+    pps_m = v("mammoth_os_median") - v("mammoth_pfs_median")
+    P.add("os_palliative_rate_mammoth", math.log(2) / pps_m, "per month", assumption(
+        f"scenario: median {pps_m:.1f} mo = median OS - median PFS of the next regimen in "
+        f"MAMMOTH ({cite('mammoth_os_median')})"))
+    curves["os_palliative"] = Curve("os_palliative", "exponential",
+                                    {"rate": "os_palliative_rate"},
+                                    source="LocoMMotion (derived; assumption)")
+
+    # -- death shares and attrition ------------------------------------------------------------
+    ds = {"2l": 0.15, "3l": 0.20, "4l": 0.25, "cart": 0.20}
+    for key, val in ds.items():
+        P.beta(f"death_share_{key}", val, 0.07, assumption(
+            "share of PFS events that are deaths (no published split of PFS events found); "
+            "checked against CARTITUDE-4 30-mo OS in validation; PSA beta se 0.07; scenario "
+            "'death shares high'"), unit="share", low=max(val - 0.1, 0.02), high=val + 0.1)
+    for line, nontx, tx in (("2l", "attr_nontx_2l", "attr_tx_2l"),
+                            ("3l", "attr_nontx_3l", "attr_tx_3l")):
+        reach = 1 - (v(nontx) + v(tx)) / 2
+        d = ds[line]
+        p = min(reach / (1 - d), 1.0)
+        lo = min((1 - v(nontx)) / (1 - d), 1.0)
+        hi = min((1 - v(tx)) / (1 - d), 1.0)
+        P.beta(f"p_next_after_{line}", p, 0.04, (
+            f"derived: registry share starting the next line {reach:.3f} (mean of transplant and "
+            f"non-transplant; {cite(nontx)}; {cite(tx)}) / (1 - death share {d:.2f}), since "
+            f"p_next applies to progressions that are not deaths; DSA range non-transplant to "
+            "transplant; PSA beta se 0.04"), low=lo, high=hi)
+        P.add(f"p_next_after_{line}_nontx", lo, "probability",
+              f"scenario 'attrition non-transplant registry': {cite(nontx)}, /(1 - death share)")
+
+    # -- utilities -----------------------------------------------------------------------------
+    P.beta("u_pf_2l", v("u_pf_2l"), 0.03, cite("u_pf_2l") + "; PSA beta se 0.03", "utility",
+           0.68, 0.79)
+    later = assumption("myeloma health-state utilities by line not found (KarMMa/KarMMa-3 EQ-5D "
+                       "by progression status not retrievable); declining by line from 0.737; "
+                       "PSA beta se 0.06; scenario 'utility assumptions low'")
+    P.beta("u_pf_3l", 0.70, 0.06, later, "utility", 0.6, 0.737)
+    P.beta("u_pf_4l", 0.65, 0.06, later, "utility", 0.55, 0.70)
+    P.beta("u_palliative", 0.60, 0.08, later, "utility", 0.45, 0.65)
+    P.beta("u_bridging", 0.70, 0.06, assumption("utility while awaiting CAR T on bridging "
+                                                "therapy; scenario 'utility assumptions low'"),
+           "utility", 0.6, 0.737)
+    P.add("tf_utility_gain", 0.05, "utility", assumption(
+        f"utility gain while progression-free and off treatment; no direct estimate - CML "
+        f"analogy 0.08 ({cite('tf_cml')}), CARTITUDE-4 QLQ-C30 GHS +10.1 vs -1.5 (Mina et al., "
+        "Lancet Haematol 2025); PSA uniform 0-0.08; scenario 'no treatment-free utility gain'"),
+        "uniform", (0.0, 0.08), 0.0, 0.08)
+    norms = ((0.0, v("u_norm_55")), (65.0, v("u_norm_65")), (75.0, v("u_norm_75")))
+
+    # -- costs (nominal USD of each source's year; see README) ---------------------------------
+    doses_wk = DAYS_PER_MONTH / 7
+    dara = v("price_dara_dose")
+    P.add("price_dara_dose", dara, "USD/dose", assumption(
+        f"daratumumab SC (Faspro) current WAC/ASP not found; proxy = {cite('price_dara_dose')}; "
+        "PSA uniform 4,000-12,000; scenario 'daratumumab price x1.5'"), "uniform",
+        (4000, 12000), 4000, 12000)
+    pom = v("price_pom_28d") * DAYS_PER_MONTH / 28
+    P.add("cost_pom_month", pom, "USD/month", f"{cite('price_pom_28d')}; x 30.44/28")
+    sched = cite("dara_schedule")
+    P.add("doses_dara_weekly", doses_wk, "doses/month", f"weekly dosing: {sched}")
+    # DPd monthly costs by phase (dexamethasone negligible): computed here, stored as values
+    for phase, per_month in (("induction", doses_wk), ("q2w", doses_wk / 2),
+                             ("maint", doses_wk / 4)):
+        P.add(f"cost_dpd_{phase}", dara * per_month + pom, "USD/month",
+              f"derived: daratumumab {per_month:.3f} doses/month x ${dara:,.0f} + pomalidomide "
+              f"${pom:,.0f}/month; {sched}; {cite('price_pom_28d')}; dexamethasone negligible; "
+              "daratumumab price is an assumption (see price_dara_dose)")
+    tri = (v("cost_triplet_lo") + v("cost_triplet_hi")) / 2
+    P.add("cost_soc_3l", tri, "USD/month", f"midpoint of {cite('cost_triplet_lo')}; PSA uniform "
+          "over the range", "uniform", (v("cost_triplet_lo"), v("cost_triplet_hi")),
+          v("cost_triplet_lo"), v("cost_triplet_hi"))
+    P.gamma("cost_soc_4l", v("cost_rrmm_drug"), 0.25, cite("cost_rrmm_drug") + "; PSA gamma se "
+            "25%", unit="USD/month", low=v("cost_rrmm_drug") * 0.6, high=v("cost_triplet_hi"))
+    cost_assume = "scenario 'non-drug cost assumptions x2'"
+    P.gamma("cost_admin", 300, 0.5, assumption(f"administration per month on SOC treatment "
+                                               f"(not found); PSA gamma se 50%; {cost_assume}"),
+            unit="USD/month", low=100, high=900)
+    P.gamma("cost_monitoring", 1000, 0.5, assumption(
+        f"monitoring per month progression-free (not found); PSA gamma se 50%; {cost_assume}"),
+        unit="USD/month", low=500, high=3000)
+    non_drug = v("cost_rrmm_all") - v("cost_rrmm_drug")
+    P.gamma("cost_palliative", non_drug, 0.3, f"derived: RRMM all-cause minus drug cost "
+            f"${non_drug:,.0f}/month ({cite('cost_rrmm_all')}); PSA gamma se 30%",
+            unit="USD/month", low=non_drug * 0.5, high=non_drug * 1.5)
+    P.gamma("cost_terminal", v("cost_terminal"), 0.2, cite("cost_terminal") + "; PSA gamma se 20%",
+            low=v("cost_terminal") * 0.7, high=v("cost_terminal") * 1.5)
+    price = v("price_cilta")
+    P.add("cilta_cel_price", price, "USD", f"{cite('price_cilta')}; DSA and scenarios -25% / +15%",
+          low=price * 0.75, high=price * 1.15)
+    P.gamma("cost_cart_admission", v("cost_admission"), 0.25, cite("cost_admission") +
+            "; PSA gamma se 25%", low=v("cost_admission") * 0.8, high=v("cost_admission") * 1.5)
+    P.gamma("cost_apheresis", 10_000, 0.5, assumption(
+        f"apheresis, cell collection and lymphodepletion (not found); PSA gamma se 50%; "
+        f"{cost_assume}"), low=5000, high=20000)
+    P.add("cost_bridging", dara * doses_wk + pom, "USD/month", "derived: bridging with DPd at the "
+          "induction-phase monthly cost (see cost_dpd_induction; CARTITUDE-4 bridging PVd/DPd, "
+          "80.8% had 1-2 cycles)")
+
+    # -- toxicity (per treated patient) ------------------------------------------------------------
+    tox_rows: list[tuple] = []  # (regimen-kind, event, grade, inc, cost, disutility, days, p_death,
+    #                             excess_death, source)
+    year = 365.25
+    howell = "duration 365 days: the Howell vignettes describe one year including the AE"
+
+    def ae(key, event, grade, inc, inc_src, cost, cost_src, du, du_src, days, days_src,
+           se=None, p_death=0.0, excess="", low=None, high=None):
+        base = f"ae_{key}"
+        if se is None:
+            se = math.sqrt(inc * (1 - inc) / 236)
+            inc_src += "; PSA beta, binomial se with n=236 (Sidana 2025)"
+        P.beta(f"{base}_incidence", inc, se, inc_src, low=low, high=high)
+        if cost > 0:
+            rel = 0.5 if cost_src.startswith("assumption") else 0.3
+            P.gamma(f"{base}_cost", cost, rel, f"{cost_src}; PSA gamma se {rel:.0%}",
+                    unit="USD/episode")
+        else:
+            P.add(f"{base}_cost", 0.0, "USD/episode", cost_src)
+        for suffix, val, src, unit in (("disutility", du, du_src, "utility decrement"),
+                                       ("days", days, days_src, "days")):
+            if src.startswith("assumption") and val > 0:  # wide PSA for assumed values
+                P.add(f"{base}_{suffix}", val, unit, f"{src}; PSA uniform x0.5-x1.5; scenario "
+                      "'utility assumptions low' (x1.5)", "uniform", (0.5 * val, 1.5 * val))
+            elif src.startswith("assumption"):
+                P.add(f"{base}_{suffix}", val, unit, f"{src}; scenario 'utility assumptions low'")
+            else:
+                P.add(f"{base}_{suffix}", val, unit, src)
+        tox_rows.append((event, grade, f"{base}_incidence", f"{base}_cost", f"{base}_disutility",
+                         f"{base}_days", p_death, excess or 0.0,
+                         f"incidence: {inc_src} | cost: {cost_src} | disutility: {du_src}"))
+
+    crs12 = v("tox_crs_any") - v("tox_crs_g3")
+    ae("crs12", "CRS", "1-2", crs12, f"derived: any 75% - grade >=3 5% ({cite('tox_crs_any')})",
+       0, assumption("management included in the CAR T admission cost; scenario 'non-drug "
+                     "cost assumptions x2' sets the grade-1 neurotoxicity median $1,930"),
+       v("du_crs_g2"), cite("du_crs_g2") + " (grade-2 value for grades 1-2)", year, howell)
+    ae("crs3", "CRS", ">=3", v("tox_crs_g3"), cite("tox_crs_g3"), v("cost_crs_neuro_g3"),
+       cite("cost_crs_neuro_g3"), v("du_crs_g3"), cite("du_crs_g3"), year, howell)
+    ae("icans12", "ICANS", "1-2", v("tox_icans_any") - v("tox_icans_g3"),
+       f"derived: any 14% - grade >=3 4% ({cite('tox_icans_any')})", v("cost_neurotox_g1"),
+       cite("cost_neurotox_g1"), v("du_neuro_g12"), cite("du_neuro_g12"), year, howell)
+    ae("icans3", "ICANS", ">=3", v("tox_icans_g3"), cite("tox_icans_g3"), v("cost_crs_neuro_g3"),
+       cite("cost_crs_neuro_g3") + " (applied to grade >=3 ICANS)", v("du_neuro_g3"),
+       cite("du_neuro_g3"), year, howell)
+    ae("delneuro", "delayed neurotoxicity (parkinsonism, cranial nerve palsy)", "any",
+       v("tox_delayed_neuro"), cite("tox_delayed_neuro"), 40_000, assumption(
+           f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), v("du_neuro_g3"),
+       cite("du_neuro_g3") + " (grade 3-4 neurological value)", 180,
+       assumption("duration 180 days (not found)"))
+    ae("iec", "IEC enterocolitis", "any", 0.01, assumption(
+        "IEC incidence 1% (FDA boxed warning Oct 2025 gives no incidence); PSA beta se 0.008; "
+        "scenarios 'IEC incidence x0.5' and 'IEC incidence x3'"), 60_000, assumption(
+        f"episode cost incl. TPN/hospitalization (not found); PSA gamma se 50%; {cost_assume}"),
+       v("du_diarrhoea"), cite("du_diarrhoea"), 60, assumption("duration 60 days"), se=0.008,
+       low=0.005, high=0.03)
+    inf = v("tox_pneumonia_g34") + v("tox_sepsis_g34")
+    ae("infection", "infection", ">=3", inf, f"derived: pneumonia 8% + sepsis 4% "
+       f"({cite('tox_pneumonia_g34')}; {cite('tox_sepsis_g34')})", 20_000, assumption(
+           f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), v("du_infection"),
+       cite("du_infection"), 14, assumption("duration 14 days"), p_death=v("c4_trd") / inf)
+    ae("cytopenia", "prolonged cytopenia", ">=3", v("tox_cytopenia"), cite("tox_cytopenia"),
+       15_000, assumption(f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), 0.1,
+       assumption("disutility 0.1 (not found)"), 30, assumption("duration 30 days"))
+    ivig = v("price_ivig_g") * 0.4 * 80 * 6
+    ae("ivig", "hypogammaglobulinaemia (IVIG)", "any", 0.4, assumption(
+        "share receiving IVIG 40% (not found); PSA beta se 0.1"), ivig, assumption(
+        f"IVIG 0.4 g/kg x 80 kg monthly for 6 months at $150/g ({cite('price_ivig_g')}, grade U);"
+        f" {cost_assume}"), 0.0, assumption("no disutility"), 0, assumption("none"), se=0.1)
+    ae("spm", "second primary malignancy", "any", v("tox_spm"), cite("tox_spm"), 50_000,
+       assumption(f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), 0.1,
+       assumption("disutility 0.1 (not found)"), 90, assumption("duration 90 days"))
+    excess = v("tox_nrm_rw") - v("c4_trd")
+    P.add("excess_death_high_burden", 0.0, "probability", (
+        f"0 in the base case (trial curves already contain treatment-related deaths); scenario "
+        f"'high tumour burden' sets {excess:.2f} = real-world NRM 10% ({cite('tox_nrm_rw')}) "
+        f"minus CARTITUDE-4 treatment-related deaths 3% ({cite('c4_trd')})"))
+    P.add("ae_trm_incidence", 1.0, "probability", "structural: every infused patient is exposed "
+          "to the excess treatment-related mortality of the 'high tumour burden' scenario")
+    tox_rows.append(("treatment-related death (excess)", "any", "ae_trm_incidence", 0.0, 0.0,
+                     0.0, 0.0, "excess_death_high_burden",
+                     "scenario lever, see parameter excess_death_high_burden"))
+    P.beta("ae_soc_infection_incidence", 0.25, 0.08, assumption(
+        "grade >=3 infection with SOC per line (APOLLO/OPTIMISMM AE tables not retrieved); PSA "
+        "beta se 0.08"), low=0.15, high=0.35)
+    P.gamma("ae_soc_infection_cost", 20_000, 0.5, assumption(
+        f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), unit="USD/episode")
+
+    # -- regimens, strategies ------------------------------------------------------------------
+    def cart(p_not_infused: str) -> CarTPathway:
+        return CarTPathway("months_to_infusion", p_not_infused, "p_death_if_not_infused",
+                           "cost_apheresis", "cost_bridging", "cilta_cel_price",
+                           "cost_cart_admission", "u_bridging")
+
+    soc_src = "SOC: CARTITUDE-4 control arm (DPd 87%, PVd 13%) modelled as DPd"
+    regimens = {r.name: r for r in (
+        Regimen("SOC 2L (DPd)", "pfs_soc_2l", "u_pf_2l", ttd="ttd_soc_2l",
+                death_share="death_share_2l",
+                drug_cost=((0.0, "cost_dpd_induction"), (56 / DAYS_PER_MONTH, "cost_dpd_q2w"),
+                           (168 / DAYS_PER_MONTH, "cost_dpd_maint")),
+                admin_cost="cost_admin", monitoring_cost="cost_monitoring", os="os_soc_2l",
+                source=soc_src + "; dara weekly wk 1-8, q2w wk 9-24, q4w from wk 25 (label)"),
+        Regimen("SOC 3L", "pfs_soc_3l", "u_pf_3l", death_share="death_share_3l",
+                drug_cost=((0.0, "cost_soc_3l"),), admin_cost="cost_admin",
+                monitoring_cost="cost_monitoring",
+                source="3L SOC: pomalidomide/PI doublets-triplets (APOLLO/OPTIMISMM control arms)"),
+        Regimen("SOC 4L+", "pfs_soc_4l", "u_pf_4l", death_share="death_share_4l",
+                drug_cost=((0.0, "cost_soc_4l"),), admin_cost="cost_admin",
+                monitoring_cost="cost_monitoring", os="os_soc_4l",
+                source="4L+ SOC: real-world physician's choice in triple-class exposed "
+                       "(LocoMMotion)"),
+        Regimen("cilta-cel", "pfs_cart_2l", "u_pf_2l", one_time=True,
+                death_share="death_share_cart", monitoring_cost="cost_monitoring",
+                car_t=cart("p_not_infused_2l"), os="os_cart_2l",
+                source="cilta-cel at 2L: CARTITUDE-4 (pathway from CARTITUDE-4; PFS from "
+                       "infusion)"),
+        Regimen("cilta-cel 3L", "pfs_cart_3l", "u_pf_3l", one_time=True,
+                death_share="death_share_cart", monitoring_cost="cost_monitoring",
+                car_t=cart("p_not_infused_late"),
+                source="cilta-cel at 3L: CARTITUDE-4 ITT curve (assumption; scenario midpoint)"),
+        Regimen("cilta-cel 4L+", "pfs_cart_4l", "u_pf_4l", one_time=True,
+                death_share="death_share_cart", monitoring_cost="cost_monitoring",
+                car_t=cart("p_not_infused_late"), os="os_cart_4l",
+                source="cilta-cel at 4L+: CARTITUDE-1 from infusion; real-world drop-out"),
+    )}
+    adverse: list[AdverseEvent] = []
+    tox_sources: list[str] = []
+    for reg in ("cilta-cel", "cilta-cel 3L", "cilta-cel 4L+"):
+        for event, grade, inc, cost, du, days, p_death, exc, src in tox_rows:
+            adverse.append(AdverseEvent(reg, event, grade, inc, cost, du, days, p_death, exc))
+            tox_sources.append(src)
+    for reg in ("SOC 2L (DPd)", "SOC 3L", "SOC 4L+"):
+        adverse.append(AdverseEvent(reg, "infection", ">=3", "ae_soc_infection_incidence",
+                                    "ae_soc_infection_cost", v("du_infection"), 14))
+        tox_sources.append(f"incidence and cost: assumptions (see parameters); disutility: "
+                           f"{cite('du_infection')}; duration 14 days (assumption)")
+    after2, after3 = "p_next_after_2l", "p_next_after_3l"
+    strategies = (
+        Strategy("SOC", (Line("SOC 2L (DPd)", after2), Line("SOC 3L", after3),
+                         Line("SOC 4L+"))),
+        Strategy("CAR T 2L", (Line("cilta-cel", after2), Line("SOC 3L", after3),
+                              Line("SOC 4L+"))),
+        Strategy("CAR T 3L", (Line("SOC 2L (DPd)", after2), Line("cilta-cel 3L", after3),
+                              Line("SOC 4L+"))),
+        Strategy("CAR T 4L+", (Line("SOC 2L (DPd)", after2), Line("SOC 3L", after3),
+                               Line("cilta-cel 4L+"))),
+    )
+    extra = {}
+    try:  # the budget plans of the owner's seed model (budget impact is outside issue #8)
+        from hecon.examples import default_budget_plans
+        extra["budget"] = default_budget_plans()
+    except ImportError:
+        pass
+    model = Model(
+        name="cilta-cel line sequencing (evidence-based, issue #8)",
+        settings=Settings(age=age, male=MALE_SHARE, wtp=(50_000.0, 100_000.0, 150_000.0),
+                          price_year=2025, age_adjust_utility=True, utility_norms=norms),
+        parameters=P.items, curves=curves, regimens=regimens, strategies=strategies,
+        palliative=Palliative("os_palliative", "cost_palliative", "u_palliative"),
+        adverse_events=tuple(adverse), terminal_care_cost="cost_terminal",
+        tf_utility_gain="tf_utility_gain", scenarios=scenarios(P.items, fam_c1),
+        covariance=P.covariance, **extra)
+    return model, dict(enumerate(tox_sources)), diag
+
+
+def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
+    """Named scenarios (Model.scenarios): (target, value) overrides."""
+    p = {k: x.value for k, x in params.items()}
+    cure_2l = (("Survival:pfs_cart_2l.param_1", "pfs_cart_2l_cure_shape"),
+               ("Survival:pfs_cart_2l.param_2", "pfs_cart_2l_cure_scale"),
+               ("Survival:pfs_cart_2l.cure_fraction", "cure_fraction_cart"))
+    cure_3l = tuple((t.replace("pfs_cart_2l.", "pfs_cart_3l."), val) for t, val in cure_2l)
+    cure_4l = (("Survival:pfs_cart_4l.family", "weibull"),
+               ("Survival:pfs_cart_4l.param_1", "pfs_cart_4l_cure_shape"),
+               ("Survival:pfs_cart_4l.param_2", "pfs_cart_4l_cure_scale"),
+               ("Survival:pfs_cart_4l.cure_fraction", "cure_fraction_cart"))
+    mult = {"cost_admin", "cost_monitoring", "cost_apheresis", "ae_delneuro_cost", "ae_iec_cost",
+            "ae_infection_cost", "ae_cytopenia_cost", "ae_ivig_cost", "ae_spm_cost",
+            "ae_soc_infection_cost"}
+    return {
+        "mixture cure (CARTITUDE-1 plateau)": cure_2l + cure_3l + cure_4l,
+        "cilta-cel 3L = midpoint CARTITUDE-4/CARTITUDE-1": (
+            ("Survival:pfs_cart_3l.param_1", "pfs_cart_3l_mid_shape"),
+            ("Survival:pfs_cart_3l.param_2", "pfs_cart_3l_mid_scale")),
+        "IEC incidence x0.5": (("ae_iec_incidence", p["ae_iec_incidence"] * 0.5),),
+        "IEC incidence x3": (("ae_iec_incidence", p["ae_iec_incidence"] * 3),),
+        "CAR T price -25%": (("cilta_cel_price", p["cilta_cel_price"] * 0.75),),
+        "CAR T price +15%": (("cilta_cel_price", p["cilta_cel_price"] * 1.15),),
+        "ide-cel instead of cilta-cel": (
+            ("Regimens:cilta-cel.pfs", "pfs_idecel"), ("Regimens:cilta-cel 3L.pfs", "pfs_idecel"),
+            ("Regimens:cilta-cel 4L+.pfs", "pfs_idecel_4l"),
+            ("Regimens:cilta-cel.p_not_infused", v("karmma3_not_infused")),
+            ("Regimens:cilta-cel 3L.p_not_infused", v("karmma3_not_infused")),
+            ("Regimens:cilta-cel 4L+.p_not_infused", v("karmma3_not_infused")),
+            ("Regimens:cilta-cel.os", None), ("Regimens:cilta-cel 4L+.os", None),
+            ("cilta_cel_price", v("price_idecel")),
+            ("ae_crs12_incidence", v("tox_idecel_crs_any") - v("tox_idecel_crs_g3")),
+            ("ae_crs3_incidence", v("tox_idecel_crs_g3")),
+            ("ae_icans12_incidence", v("tox_idecel_icans_any") - v("tox_idecel_icans_g3")),
+            ("ae_icans3_incidence", v("tox_idecel_icans_g3"))),
+        "no treatment-free utility gain": (("tf_utility_gain", 0.0),),
+        "10-year horizon": (("Settings:horizon_years", 10.0),),
+        "discount 0%": (("Settings:discount_costs", 0.0), ("Settings:discount_outcomes", 0.0)),
+        "discount 5%": (("Settings:discount_costs", 0.05), ("Settings:discount_outcomes", 0.05)),
+        "high tumour burden": (
+            ("ae_crs3_incidence", p["ae_crs3_incidence"] * 2),
+            ("excess_death_high_burden", v("tox_nrm_rw") - v("c4_trd"))),
+        "real-world SOC (Flatiron rwPFS 6.5 mo)": (
+            ("Regimens:SOC 2L (DPd).pfs", "pfs_soc_2l_rw"),
+            ("Regimens:SOC 2L (DPd).ttd", "ttd_soc_2l_rw"),
+            ("Regimens:SOC 2L (DPd).os", None)),
+        # scenarios covering the labelled assumptions
+        "palliative survival MAMMOTH": (("os_palliative_rate", p["os_palliative_rate_mammoth"]),),
+        "utility assumptions low": (
+            ("u_pf_3l", 0.62), ("u_pf_4l", 0.55), ("u_palliative", 0.45), ("u_bridging", 0.60),
+            *((k, p[k] * 1.5) for k in sorted(p) if k.startswith("ae_") and
+              k.endswith(("_disutility", "_days")) and params[k].source.startswith("assumption")
+              and p[k] > 0),
+            ("ae_ivig_disutility", 0.05), ("ae_ivig_days", 30.0)),
+        "non-drug cost assumptions x2": (*((k, p[k] * 2) for k in sorted(mult)),
+                                         ("ae_crs12_cost", v("cost_neurotox_g1"))),
+        "daratumumab price x1.5": (
+            ("price_dara_dose", p["price_dara_dose"] * 1.5),
+            *((f"cost_dpd_{ph}", p[f"cost_dpd_{ph}"] + p["price_dara_dose"] * 0.5 * n)
+              for ph, n in (("induction", p["doses_dara_weekly"]),
+                            ("q2w", p["doses_dara_weekly"] / 2),
+                            ("maint", p["doses_dara_weekly"] / 4))),
+            ("cost_bridging", p["cost_bridging"] + p["price_dara_dose"] * 0.5
+             * p["doses_dara_weekly"])),
+        "death shares high": tuple((f"death_share_{k}", p[f"death_share_{k}"] + 0.1)
+                                   for k in ("2l", "3l", "4l", "cart")),
+        "attrition non-transplant registry": (
+            ("p_next_after_2l", p["p_next_after_2l_nontx"]),
+            ("p_next_after_3l", p["p_next_after_3l_nontx"])),
+        "male share 50%": (("Settings:male_share", 0.5),),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# the workbook
+# ---------------------------------------------------------------------------------------------
+SETTING_NOTES = {
+    "price_year": "costs are nominal USD of each source's year (2015-2025), NOT inflated: no "
+                  "medical-care CPI index values were available (see inputs/evidence/README.md)",
+    "male_share": "assumption: 57% male ('about 55-60%' in CARTITUDE-4 reports, not verified); "
+                  "scenario 'male share 50%'",
+    "age": "CARTITUDE-4 median age 61-61.5 (Transplant Cell Ther 2023 review table)",
+    "utility_norms": "US EQ-5D-5L norms 0.815 (55-64), 0.824 (65-74), 0.811 (75+) (Jiang et al., "
+                     "QoL Res 2021;30:803)",
+}
+
+
+def write_workbook(model: Model, tox_sources: dict[int, str], path: Path) -> Path:
+    """Write the input workbook with each adverse event's source and the Settings sources."""
+    events = tuple(replace(ae, source=tox_sources[i]) for i, ae in enumerate(model.adverse_events))
+    return write_input_workbook(replace(model, adverse_events=events), path, force=True,
+                                setting_notes=SETTING_NOTES)
+
+
+def build(path: Path = OUT) -> Path:
+    """Build the model from the evidence and write it to ``path``."""
+    model, tox_sources, _ = build_model()
+    return write_workbook(model, tox_sources, path)
+
+
+if __name__ == "__main__":
+    model, tox, diag = build_model()
+    out = write_workbook(model, tox, Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
+    for name, val in diag.items():
+        print(f"{name}: {val}")
+    print(f"wrote {out}")
