@@ -21,7 +21,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 __all__ = ["ceac", "ceaf", "evpi", "evppi", "icer_table", "net_benefit", "net_health_benefit",
-           "population_factor", "psa_summary", "threshold_price"]
+           "population_factor", "product_price_parameter", "psa_summary", "threshold_price"]
 
 #: ICERs equal within this relative tolerance count as tied (the middle strategy is then ED), so
 #: that statuses do not hinge on floating-point rounding (e.g. after a currency conversion).
@@ -170,6 +170,16 @@ def net_health_benefit(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> 
     """
     c, e = np.broadcast_arrays(np.asarray(costs, dtype=float), np.asarray(effects, dtype=float))
     return e - c / _wtp(wtp, c.ndim, positive=True)
+
+
+def product_price_parameter(model) -> str | None:
+    """The parameter holding the first CAR T product price of the model's regimens (the
+    one-time therapy whose price a payer negotiates), or None."""
+    for reg in model.regimens.values():
+        ref = None if reg.car_t is None else reg.car_t.product_price
+        if isinstance(ref, str) and ref in model.parameters:
+            return ref
+    return None
 
 
 def threshold_price(model, parameter: str, strategy: str, comparator: str, wtp: float,

@@ -15,6 +15,7 @@ from . import __version__
 from .examples import DEFAULT_WORKBOOK
 from .io.tables import InputError
 from .io.workbook_in import load_workbook, write_template
+from .io.workbook_out import build_results_workbook, save_workbook
 from .results import Results, run
 
 
@@ -59,6 +60,28 @@ def format_results(res: Results) -> str:
 REPORTS = Path("reports")
 
 
+def _threshold_prices(model):
+    """Threshold values of the CAR T product price for the first strategy that uses it versus
+    the first strategy, at the Settings willingness-to-pay values of $100,000 and above."""
+    from .cea import product_price_parameter
+    from .dsa import threshold_prices
+
+    param = product_price_parameter(model)
+    users = [s.name for s in model.strategies
+             if any(model.regimens[ln.regimen].car_t is not None
+                    and model.regimens[ln.regimen].car_t.product_price == param
+                    for ln in s.lines)]
+    wtps = [w for w in model.settings.wtp if w >= 100_000]
+    if param is None or not users or users[0] == model.strategy_names[0] or not wtps:
+        return None
+    try:
+        prices = threshold_prices(model, param, wtps, users[0], model.strategy_names[0])
+    except ValueError:  # cost-effective at any price below the search bound
+        return None
+    prices.attrs.update(strategy=users[0], comparator=model.strategy_names[0])
+    return prices
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
     start = time.perf_counter()
@@ -69,9 +92,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                                          ".xlsx")
     if out.resolve() == workbook.resolve():
         raise ValueError(f"the output {out} is the input workbook; choose another name")
-    res.to_workbook(out, force=args.force, input_path=workbook, scenario=args.scenario)
+    prices = _threshold_prices(model)
+    wb = build_results_workbook(res, workbook, args.scenario)
+    if prices is not None:
+        from .io.workbook_uncertainty import add_dsa_sheets
+
+        add_dsa_sheets(wb, None, None, prices)
+    save_workbook(wb, out, force=args.force)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(format_results(res))
+        if prices is not None:
+            s = prices.attrs
+            print(f"\nPrice of {prices.name} at which {s['strategy']} vs {s['comparator']} "
+                  "reaches each willingness to pay (USD per QALY)")
+            print(prices.to_string(float_format=_money))
     print(f"\nmodel run in {elapsed:.2f} s; results workbook: {out}")
     return 0
 
@@ -98,7 +132,6 @@ def _client(args: argparse.Namespace):
 
 
 def _cmd_psa(args: argparse.Namespace) -> int:
-    from .io.workbook_out import build_results_workbook, save_workbook
     from .io.workbook_uncertainty import add_psa_sheets
     from .psa import psa
 
@@ -169,7 +202,6 @@ def _psa_table(draws) -> str:
 
 def _cmd_dsa(args: argparse.Namespace) -> int:
     from . import dsa
-    from .io.workbook_out import build_results_workbook, save_workbook
     from .io.workbook_uncertainty import add_dsa_sheets
 
     workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK

@@ -399,29 +399,18 @@ def _costs(res: Results, figs: _Figures) -> str:
     return out
 
 
-def price_parameter(model: Model) -> str | None:
-    """The first CAR T product-price parameter of the model's regimens whose name contains
-    "price" (None if there is none)."""
-    for reg in model.regimens.values():
-        ref = None if reg.car_t is None else reg.car_t.product_price
-        if isinstance(ref, str) and ref in model.parameters and "price" in ref.lower():
-            return ref
-    return None
-
-
 def _uses(model: Model, strategy, parameter: str) -> bool:
     return any((c := model.regimens[line.regimen].car_t) is not None
                and c.product_price == parameter for line in strategy.lines)
 
 
 def _thresholds(model: Model, notes: list[str]) -> str:
-    from .cea import threshold_price
+    from .cea import product_price_parameter, threshold_price
 
     cur = model.settings.currency
-    param = price_parameter(model)
+    param = product_price_parameter(model)
     if param is None:
-        return _p("Not computed: no CAR T product price parameter of the model's regimens has "
-                  "\"price\" in its name.")
+        return _p("Not computed: no CAR T regimen has its product price as a parameter.")
     users = [s.name for s in model.strategies if _uses(model, s, param)]
     comparators = [s.name for s in model.strategies if not _uses(model, s, param)]
     if not users or not comparators:

@@ -133,4 +133,15 @@ def validation_table(results, targets: str | Path | pd.DataFrame | None = None) 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-__all__ = ["DEFAULT_TARGETS", "KINDS", "read_targets", "validation_table"]
+def applies_to(model, targets: pd.DataFrame | None = None) -> bool:
+    """True when every curve, regimen and strategy the targets name exists in ``model`` (the
+    default targets belong to the default cilta-cel model, not to any workbook)."""
+    table = read_targets() if targets is None else targets
+    names = set(model.curves) | set(model.regimens)
+    strategies = set(model.strategy_names)
+    curves = {c for c in table["curve"] if isinstance(c, str) and c.strip()}
+    strats = {s for s in table["strategy"] if isinstance(s, str) and s.strip()}
+    return curves <= names and strats <= strategies
+
+
+__all__ = ["DEFAULT_TARGETS", "KINDS", "applies_to", "read_targets", "validation_table"]

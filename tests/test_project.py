@@ -39,3 +39,10 @@ def test_ruff_is_clean():
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_readme_results_section_is_current():
+    """The README's results are generated from the default model (tools/readme_results.py)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "readme_results.py"),
+                           "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, "README results are stale: run python tools/readme_results.py"

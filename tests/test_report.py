@@ -302,9 +302,11 @@ def test_thresholds(seed_report, template_report):
                                              "CAR T 4L+ vs SOC"]
     values = [[float(c.lstrip("$").replace(",", "")) for c in r[1:]] for r in table["rows"]]
     assert all(a < b < c for a, b, c in values)  # higher willingness to pay, higher price
-    # the template's product parameter ("cost_product") has no "price" in its name
+    # the template's product price parameter is "cost_product"
     _, _, text = template_report
-    assert "Not computed" in Page(text).section_text(text, "thresholds")
+    (table,) = [t for t in Page(text).tables if t["section"] == "thresholds"]
+    assert "cost_product" in table["caption"]
+    assert [r[0] for r in table["rows"]] == ["cell therapy first vs drug A"]
 
 
 def test_budget_section(template_report, seed_report):

@@ -14,7 +14,7 @@ import hecon
 from hecon.examples import cilta_cel_sequencing
 
 SHEETS = ["Cover", "Summary", "Costs", "Clinical", "Budget Impact", "Traces", "Survival",
-          "Inputs", "Methods"]
+          "Inputs", "Methods", "Validation"]
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,11 @@ def test_sheets_formats_and_charts(workbook, results):
     assert len(statuses) == 4
     methods = " ".join(c.value for c in wb["Methods"]["A"] if c.value)
     assert "3.0%" in methods and "trapezoid" in methods
+    validation = wb["Validation"]
+    rows = [r for r in validation.iter_rows(min_row=5, values_only=True) if r[0]]
+    assert len(rows) >= 20
+    for row in rows:  # every target met, or its miss explained here and in Methods
+        assert row[6] == "yes" or (row[7] and row[0] in methods)
 
 
 def test_traces_sum_to_one_per_strategy(workbook):

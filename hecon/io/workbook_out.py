@@ -59,7 +59,23 @@ def build_results_workbook(res: Results, input_path: str | Path | None = None,
     _methods(wb.create_sheet("Methods"), res, scenario)
     if res.model.budget:
         _budget(wb.create_sheet("Budget Impact", index=4), res)
+    from ..validation import applies_to, validation_table
+
+    if applies_to(res.model):
+        _validation(wb.create_sheet("Validation"), validation_table(res))
     return wb
+
+
+def _validation(ws, table) -> None:
+    """Model against published targets (AdViSHE-style external validation)."""
+    put(ws, 1, 1, "Validation against published targets").font = Font(bold=True, size=12)
+    met = int(table["ok"].sum())
+    put(ws, 2, 1, f"{met} of {len(table)} targets within tolerance; each miss is explained.")
+    rows = [(r.target, r.source, float(r.published), float(r.model), r.unit, r.tolerance,
+             "yes" if r.ok else "no", r.explanation or "") for r in table.itertuples()]
+    write_table(ws, ("Target", "Source", "Published", "Model", "Unit", "Tolerance", "OK",
+                     "Explanation"), rows, first_row=4, formats={2: "#,##0.000", 3: "#,##0.000"},
+                widths={0: 60, 1: 45, 7: 80})
 
 
 def _budget(ws, res: Results) -> None:
@@ -308,8 +324,15 @@ def methods_text(res: Results, scenario: str | None = None) -> list[str]:
 
 
 def _methods(ws, res: Results, scenario: str | None) -> None:
+    from ..validation import applies_to, validation_table
+
     put(ws, 1, 1, "Methods and assumptions").font = Font(bold=True, size=12)
-    for i, text in enumerate(methods_text(res, scenario), start=3):
+    paragraphs = methods_text(res, scenario)
+    if applies_to(res.model):
+        missed = validation_table(res).query("not ok")
+        paragraphs += [f"Validation target missed: {r.target} (published {r.published:g}, model "
+                       f"{r.model:.3g}). {r.explanation}" for r in missed.itertuples()]
+    for i, text in enumerate(paragraphs, start=3):
         cell = put(ws, i, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.row_dimensions[i].height = 15 * (1 + len(text) // 110)
