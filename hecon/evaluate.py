@@ -200,35 +200,33 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     the all-cause alive and QALY-rate series that evLYG compares across strategies."""
     D = ps.n_draws
     zero = np.zeros(D)
-    # each cost category as a rate per year on occupancy plus a flow per cycle (excess world)
-    rate = dict.fromkeys(COST_CATEGORIES, 0.0)
-    flow = dict.fromkeys(COST_CATEGORIES, 0.0)
+    # each cost is a term (category, "rate" per year on an occupancy or "flow" per cycle,
+    # coefficient per draw, series); totals and (with the trace) per-cycle costs come from the
+    # same terms
+    terms: list[tuple[str, str, np.ndarray, np.ndarray]] = []
     gain = ps[model.tf_utility_gain][:, None]
     alive = palliative.copy()
     q_rate = ps[model.palliative.utility][:, None] * palliative
     ae_loss = zero
     tf = on_tx = tf0 = zero
     clinical: dict[str, np.ndarray] = {}
+    ones = np.ones(D)
     for line_no, (reg, ls) in enumerate(zip(regs, lines, strict=True)):
         prof = tox[reg.name]
         cart = reg.car_t
         off = ls.pf - ls.on
-        drug = "drugs" if line_no == 0 else "subsequent_drugs"
-        rate[drug] = rate[drug] + ls.drug
-        rate["administration"] = (rate["administration"]
-                                  + ps[reg.admin_cost][:, None] * MONTHS_PER_YEAR * ls.on)
-        flow["administration"] = flow["administration"] + ps[reg.start_cost][:, None] * ls.entries
-        rate["monitoring"] = (rate["monitoring"]
-                              + ps[reg.monitoring_cost][:, None] * MONTHS_PER_YEAR * ls.pf)
-        flow["toxicity"] = flow["toxicity"] + prof.cost[:, None] * ls.treat
+        terms += [("drugs" if line_no == 0 else "subsequent_drugs", "rate", ones, ls.drug),
+                  ("administration", "rate", ps[reg.admin_cost] * MONTHS_PER_YEAR, ls.on),
+                  ("administration", "flow", ps[reg.start_cost], ls.entries),
+                  ("monitoring", "rate", ps[reg.monitoring_cost] * MONTHS_PER_YEAR, ls.pf),
+                  ("toxicity", "flow", prof.cost, ls.treat)]
         u = ps[reg.utility][:, None]
         line_q = u * ls.on + (u + gain) * off
         if cart is not None:
-            flow["car_t"] = (flow["car_t"] + ps[cart.apheresis_cost][:, None] * ls.entries
-                             + (ps[cart.product_price] + ps[cart.infusion_cost])[:, None]
-                             * ls.treat)
-            rate["car_t"] = (rate["car_t"]
-                             + ps[cart.bridging_cost][:, None] * MONTHS_PER_YEAR * ls.bridge)
+            terms += [("car_t", "flow", ps[cart.apheresis_cost], ls.entries),
+                      ("car_t", "flow", ps[cart.product_price] + ps[cart.infusion_cost],
+                       ls.treat),
+                      ("car_t", "rate", ps[cart.bridging_cost] * MONTHS_PER_YEAR, ls.bridge)]
             line_q = line_q + ps[cart.bridging_utility][:, None] * ls.bridge
         alive = alive + ls.pf + ls.bridge
         q_rate = q_rate + line_q
@@ -242,13 +240,20 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
             clinical["infused CAR T"] = clinical.get("infused CAR T", zero) + n_treated
         for label, r in prof.events.items():
             clinical[label] = clinical.get(label, zero) + r * n_treated
-    rate["palliative_care"] = ps[model.palliative.cost][:, None] * MONTHS_PER_YEAR * palliative
+    terms.append(("palliative_care", "rate", ps[model.palliative.cost] * MONTHS_PER_YEAR,
+                  palliative))
     alive_all = alive * w.background
     deaths = np.maximum(np.concatenate([np.zeros((D, 1)), -np.diff(alive_all, axis=-1)],
                                        axis=-1), 0.0)
     terminal = ps[model.terminal_care_cost][:, None] * deaths  # all-cause already
-    costs = {cat: zero + _total(rate[cat], w.cost) + _total(flow[cat], w.cost_event)
-             for cat in COST_CATEGORIES}
+    costs = dict.fromkeys(COST_CATEGORIES, zero)
+    weight = {"rate": w.cost, "flow": w.cost_event}
+    totals: dict[tuple[int, str], np.ndarray] = {}  # a series' discounted total, summed once
+    for cat, kind, coef, series in terms:
+        key = (id(series), kind)
+        if key not in totals:
+            totals[key] = dsum(series, weight[kind])
+        costs[cat] = costs[cat] + coef * totals[key]
     costs["terminal_care"] = dsum(terminal, w.death_event)
     q_rate = q_rate * age_factor
     first = lines[0]
@@ -266,26 +271,22 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     out = {"costs": costs, "effects": effects, "clinical": clinical,
            "_series": (alive, q_rate, ae_loss, ps[regs[0].utility])}
     if with_cost_series:
-        out["_cost_series"] = np.stack(
-            [_per_cycle(rate[c], flow[c], w) if c != "terminal_care" else terminal
-             for c in COST_CATEGORIES], axis=1)
+        per_cat = {c: np.zeros(w.shape) for c in COST_CATEGORIES}
+        for cat, kind, coef, series in terms:
+            per_cat[cat] += coef[:, None] * _per_cycle(series, kind, w)
+        per_cat["terminal_care"] = terminal
+        out["_cost_series"] = np.stack([per_cat[c] for c in COST_CATEGORIES], axis=1)
     return out
 
 
-def _total(x, weights: np.ndarray):
-    return dsum(x, weights) if isinstance(x, np.ndarray) else 0.0
-
-
-def _per_cycle(rate, flow, w: _Weights) -> np.ndarray:
-    """Undiscounted all-cause cost in each cycle (index k: between t_{k-1} and t_k; index 0:
-    at t = 0) from a rate per year on occupancy (trapezoid within the cycle) and a flow."""
-    dt = w.cycle_years
-    out = np.zeros_like(w.background) if not isinstance(flow, np.ndarray) else flow * w.count
-    if isinstance(rate, np.ndarray):
-        r = rate * w.background
-        out = out + np.concatenate([np.zeros(r.shape[:-1] + (1,)),
-                                    0.5 * dt * (r[..., :-1] + r[..., 1:])], axis=-1)
-    return np.broadcast_to(out, w.shape).copy() if out.ndim == 1 else out
+def _per_cycle(series: np.ndarray, kind: str, w: _Weights) -> np.ndarray:
+    """Undiscounted all-cause amount in each cycle (index k: between t_{k-1} and t_k; index 0:
+    at t = 0) of a rate per year on an occupancy (trapezoid within the cycle) or of a flow."""
+    if kind == "flow":
+        return series * w.count
+    r = series * w.background
+    return np.concatenate([np.zeros(r.shape[:-1] + (1,)),
+                           0.5 * w.cycle_years * (r[..., :-1] + r[..., 1:])], axis=-1)
 
 
 def _add_evlyg(totals: list[dict], series: list, w: _Weights) -> None:
