@@ -45,12 +45,17 @@ def default_budget_plans() -> tuple[BudgetPlan, ...]:
     new = (("SOC", (0.65, 0.6, 0.55)), ("CAR T 2L", (0.1, 0.2, 0.3)),
            ("CAR T 4L+", (0.25, 0.2, 0.15)))
     shares = "assumption: current CAR T use at 4L+ and uptake at 2L after the April 2024 label"
+    commercial = (("members", "assumption: 1,000,000-member plan"),
+                  ("incidence_per_100k", seer), ("share_reaching_line", fonseca),
+                  ("share_eligible", "assumption: lenalidomide-refractory and fit for CAR T"),
+                  ("share_current", shares), ("share_new", shares))
+    fast = (("SOC", (0.5, 0.4, 0.3)), ("CAR T 2L", (0.3, 0.45, 0.6)),
+            ("CAR T 4L+", (0.2, 0.15, 0.1)))
     return (
         BudgetPlan("US commercial, 1M members", 1_000_000, 7.1, 0.43, 0.5, current, new,
-                   (("members", "assumption: 1,000,000-member plan"),
-                    ("incidence_per_100k", seer), ("share_reaching_line", fonseca),
-                    ("share_eligible", "assumption: lenalidomide-refractory and fit for CAR T"),
-                    ("share_current", shares), ("share_new", shares))),
+                   commercial),
+        BudgetPlan("US commercial, 1M members, faster 2L uptake", 1_000_000, 7.1, 0.43, 0.5,
+                   current, fast, commercial),
         BudgetPlan("Medicare Advantage, 1M members", 1_000_000, 35.0, 0.43, 0.3, current, new,
                    (("members", "assumption: 1,000,000-member plan"),
                     ("incidence_per_100k", "assumption: SEER age 65+ incidence about 35 per "

@@ -738,6 +738,10 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
             ("ae_icans12_incidence", v("tox_idecel_icans_any") - v("tox_idecel_icans_g3")),
             ("ae_icans3_incidence", v("tox_idecel_icans_g3"))),
         "no treatment-free utility gain": (("tf_utility_gain", 0.0),),
+        "budget: Medicare Advantage plan": (
+            ("Settings:budget_plan", "Medicare Advantage, 1M members"),),
+        "budget: faster 2L uptake": (
+            ("Settings:budget_plan", "US commercial, 1M members, faster 2L uptake"),),
         "10-year horizon": (("Settings:horizon_years", 10.0),),
         "discount 0%": (("Settings:discount_costs", 0.0), ("Settings:discount_outcomes", 0.0)),
         "discount 5%": (("Settings:discount_costs", 0.05), ("Settings:discount_outcomes", 0.05)),
