@@ -24,16 +24,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .accrual import occupancy_weights
-from .engine.psm import partitioned_survival
 from .evaluate import dsum
 from .model import Parameter, ParameterSet, Ref
-from .psa import BLOCK, MEMORY_BUDGET
+from .psa import BLOCK
 from .sampling import sample
 from .survival import Distribution
 
 CurveFn = Callable[[ParameterSet], Distribution]
 OUTPUTS = ("cost", "qaly", "ly", "pf_years", "pd_years", "clipped")
 _ARRAYS_PER_CELL = 12  # arrays of shape (draw, strategy, cycle) alive at once in evaluate
+# Working set per chunk: small chunks stay in cache and avoid page faults on fresh large arrays
+# (measured: 100–300 draws per chunk are 1.5–3× faster than 1,000–5,000 on this model).
+CHUNK_BYTES = 32 * 2**20
 _TOL = 1e-12  # PFS above OS by more than this counts as a crossing (as partitioned_survival)
 
 
@@ -110,13 +112,14 @@ class PartitionedSurvivalModel:
         cross)."""
         pfs, os = self.curves(ps)
         clipped = (pfs - os > _TOL).sum(axis=-1)
-        trace, _ = partitioned_survival(pfs, os)
-        pf, pd = trace[..., 0] + trace[..., 1], trace[..., 2]
+        # the partition of partitioned_survival without building the trace (a PSA needs only
+        # totals): PF = min(PFS, OS), PD = OS − PF, so PD's totals are OS's minus PF's
+        pf = np.minimum(pfs, os)
         n, dt = self.n_cycles, self.cycle_years
         w_cost = occupancy_weights(n, dt, self.discount_costs, self.half_cycle)
         w_out = occupancy_weights(n, dt, self.discount_outcomes, self.half_cycle)
-        pf_c, pd_c = dsum(pf, w_cost), dsum(pd, w_cost)
-        pf_o, pd_o = dsum(pf, w_out), dsum(pd, w_out)
+        pf_c, pf_o = dsum(pf, w_cost), dsum(pf, w_out)
+        pd_c, pd_o = dsum(os, w_cost) - pf_c, dsum(os, w_out) - pf_o
 
         def refs(get: Callable[[PSMStrategy], Ref]) -> np.ndarray:  # (draws, strategies)
             return np.stack([ps[get(s)] for s in self.strategies], axis=1)
@@ -137,9 +140,9 @@ class PartitionedSurvivalModel:
         return out
 
     def auto_chunk(self) -> int:
-        """Draws per chunk keeping the working set near :data:`hecon.psa.MEMORY_BUDGET`."""
+        """Draws per chunk keeping the working set near :data:`CHUNK_BYTES`."""
         cells = len(self.strategies) * (self.n_cycles + 1) * 8 * _ARRAYS_PER_CELL
-        return max(BLOCK, MEMORY_BUDGET // cells // BLOCK * BLOCK)
+        return max(BLOCK, CHUNK_BYTES // cells // BLOCK * BLOCK)
 
     def psa(self, draws: int, seed: int, chunk_size: int | None = None) -> dict[str, np.ndarray]:
         """``draws`` PSA draws (draw 0 = base case): the arrays of :meth:`evaluate`, each of
