@@ -126,6 +126,12 @@ def _client(args: argparse.Namespace):
 
     if args.scheduler:
         return Client(args.scheduler), None
+    import dask
+
+    # Dask starts workers with MALLOC_TRIM_THRESHOLD_ set, which turns off glibc's adaptive
+    # mmap threshold: every large numpy array is then mapped and unmapped afresh and the PSA
+    # spends most of its time in page faults (3x slower measured). Large blocks stay on the heap.
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 2**30})
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                            dashboard_address=None)
     return Client(cluster), cluster

@@ -113,7 +113,7 @@ def psa(model: Model, draws: int, seed: int | None = None, client=None,
     else:
         from dask.distributed import as_completed
 
-        remote_model = client.scatter(model, broadcast=True)
+        remote_model = client.scatter(model, broadcast=True, hash=False)  # a fresh key per run
         futures = {client.submit(run_chunk, remote_model, seeds[a:b], a, pure=False): (a, b)
                    for a, b in spans}
         for fut in as_completed(futures):

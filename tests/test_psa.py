@@ -66,8 +66,10 @@ def test_dask_workers_give_bit_identical_results():
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         remote = psa(model, 600, seed=9, chunk_size=200, client=client, progress=False)
+        again = psa(model, 600, seed=9, chunk_size=100, client=client, progress=False)
     for var in ("costs", "effects", "parameters"):
         assert np.array_equal(local.data[var].to_numpy(), remote.data[var].to_numpy())
+        assert np.array_equal(local.data[var].to_numpy(), again.data[var].to_numpy())
 
 
 def test_netcdf_round_trip(tmp_path):
