@@ -1,7 +1,10 @@
 """hecon: health-economic cost-effectiveness models (partitioned survival, line-of-therapy
 sequencing) with vectorized uncertainty analysis."""
 
+# hecon.psa(model, draws, seed, client=None) and hecon.budget_impact(...) are the functions of
+# DESIGN.md's interface; their modules stay importable (from hecon.psa import BLOCK)
 from . import survival
+from .budget_impact import budget_impact
 from .cea import icer_table, net_benefit, net_health_benefit, threshold_price
 from .engine.markov import cohort_trace
 from .engine.psm import partitioned_survival
@@ -20,6 +23,7 @@ from .model import (
     Settings,
     Strategy,
 )
+from .psa import PSAResults, psa
 from .results import Results, run
 
 __version__ = "0.1.0"
@@ -31,12 +35,14 @@ __all__ = [
     "Line",
     "Model",
     "Palliative",
+    "PSAResults",
     "Parameter",
     "ParameterSet",
     "Regimen",
     "Results",
     "Settings",
     "Strategy",
+    "budget_impact",
     "cohort_trace",
     "evaluate",
     "icer_table",
@@ -44,6 +50,7 @@ __all__ = [
     "net_benefit",
     "net_health_benefit",
     "partitioned_survival",
+    "psa",
     "run",
     "survival",
     "threshold_price",

@@ -46,3 +46,16 @@ def test_readme_results_section_is_current():
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "readme_results.py"),
                            "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, "README results are stale: run python tools/readme_results.py"
+
+
+def test_design_interface_names():
+    """The public API named in DESIGN.md."""
+    import hecon
+
+    for name in ("cohort_trace", "icer_table", "load_workbook", "run", "psa", "budget_impact",
+                 "partitioned_survival", "threshold_price"):
+        assert callable(getattr(hecon, name)), name
+    for name in ("fit", "fit_all", "fit_landmarks", "reconstruct_ipd"):
+        assert callable(getattr(hecon.survival, name)), name
+    assert callable(hecon.survival.Weibull(1.0, 1.0).survival)
+    assert callable(hecon.Results.to_workbook)

@@ -19,8 +19,17 @@ from .families import (
     Weibull,
     make_distribution,
 )
+from .fit import FittedDistribution, fit, fit_all, fit_cure, fit_landmarks, kaplan_meier
+from .ipd import reconstruct_ipd
 
 __all__ = [
+    "FittedDistribution",
+    "fit",
+    "fit_all",
+    "fit_cure",
+    "fit_landmarks",
+    "kaplan_meier",
+    "reconstruct_ipd",
     "FAMILIES",
     "AcceleratedFailureTime",
     "Distribution",
