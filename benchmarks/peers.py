@@ -43,28 +43,17 @@ from pathlib import Path
 import numpy as np
 from scipy.integrate import quad
 
-HORIZON, RATE = 40.0, 0.03
-BASE = {"k_pfs": 1.1, "s_pfs": 1.2, "k_os": 1.05, "s_os": 3.0, "hr_pfs": 0.5, "hr_os": 0.7,
-        "c_pf_a": 60_000.0, "c_pf_b": 20_000.0, "c_pd": 30_000.0, "c_once": 450_000.0,
-        "u_pf": 0.75, "u_pd": 0.6}
+from hecon.examples import PSM_EXAMPLE as BASE
+from hecon.examples import PSM_EXAMPLE_HORIZON as HORIZON
+from hecon.examples import PSM_EXAMPLE_RATE as RATE
+from hecon.examples import psm_example
+from hecon.examples import psm_example_distribution as distribution
+
 CYCLES = {"weekly": 2080, "monthly": 480}  # 52 weeks and 12 months a year (as pyheor's Cycle)
 SEED = 20260909
 LIMIT_S = 15 * 60  # skip a run estimated to take longer
 SINGLE_REPEAT_S = 60  # one repeat for a run estimated to take longer
 PACKAGES = ("hecon", "pyheor", "heormodel")
-
-
-def distribution(name: str, value: float) -> tuple[str, float]:
-    """(family, SE) of a parameter's PSA distribution; SE on the natural scale."""
-    if name.startswith("k_"):
-        return "fixed", 0.0
-    if name.startswith("s_"):
-        return "lognormal", 0.1 * value
-    if name.startswith("hr_"):
-        return "lognormal", 0.1
-    if name.startswith("c_"):
-        return "gamma", 0.1 * value
-    return "beta", 0.05
 
 
 # -- exact values -------------------------------------------------------------------------------
@@ -120,27 +109,7 @@ def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
 # -- hecon --------------------------------------------------------------------------------------
 
 def hecon_model(n_cycles: int):
-    from hecon.model import Parameter
-    from hecon.psm_model import PartitionedSurvivalModel, PSMStrategy
-    from hecon.survival import ProportionalHazards, Weibull
-
-    params = {}
-    for name, value in BASE.items():
-        family, se = distribution(name, value)
-        params[name] = Parameter(name, value, distribution=family,
-                                 dist_params=() if family == "fixed" else (se,))
-
-    def pfs(ps):
-        return Weibull(ps["k_pfs"], ps["s_pfs"])
-
-    def os(ps):
-        return Weibull(ps["k_os"], ps["s_os"])
-
-    a = PSMStrategy("A", pfs, os, {"pf": "c_pf_a", "pd": "c_pd"}, {"pf": "u_pf", "pd": "u_pd"})
-    b = PSMStrategy("B", lambda ps: ProportionalHazards(pfs(ps), ps["hr_pfs"]),
-                    lambda ps: ProportionalHazards(os(ps), ps["hr_os"]),
-                    {"pf": "c_pf_b", "pd": "c_pd"}, {"pf": "u_pf", "pd": "u_pd"}, "c_once")
-    return PartitionedSurvivalModel((a, b), params, HORIZON, HORIZON / n_cycles, RATE, RATE)
+    return psm_example(n_cycles)
 
 
 def run_hecon(n_cycles: int, draws: int | None, repeats: int) -> Run:

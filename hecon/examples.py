@@ -113,3 +113,52 @@ def template_model() -> Model:
                  terminal_care_cost="cost_terminal", tf_utility_gain="tf_gain",
                  scenarios={"no treatment-free gain": (("tf_gain", 0.0),),
                             "10-year horizon": (("Settings:horizon_years", 10.0),)})
+
+
+#: the 3-state partitioned-survival model of the peer benchmark (issue #9): Weibull PFS/OS for
+#: strategy A (t in years), proportional hazards for B, costs per year, utilities
+PSM_EXAMPLE = {"k_pfs": 1.1, "s_pfs": 1.2, "k_os": 1.05, "s_os": 3.0, "hr_pfs": 0.5,
+               "hr_os": 0.7, "c_pf_a": 60_000.0, "c_pf_b": 20_000.0, "c_pd": 30_000.0,
+               "c_once": 450_000.0, "u_pf": 0.75, "u_pd": 0.6}
+PSM_EXAMPLE_HORIZON, PSM_EXAMPLE_RATE = 40.0, 0.03
+
+
+def psm_example_distribution(name: str, value: float) -> tuple[str, float]:
+    """(family, SE) of a benchmark parameter's PSA distribution: Weibull scales lognormal (SE
+    10%), HRs lognormal (SE 0.1), costs gamma (SE 10%), utilities beta (SE 0.05), shapes fixed."""
+    if name.startswith("k_"):
+        return "fixed", 0.0
+    if name.startswith("s_"):
+        return "lognormal", 0.1 * value
+    if name.startswith("hr_"):
+        return "lognormal", 0.1
+    if name.startswith("c_"):
+        return "gamma", 0.1 * value
+    return "beta", 0.05
+
+
+def psm_example(n_cycles: int = 480, half_cycle: str = "trapezoid", base: dict | None = None):
+    """The benchmark's partitioned-survival model (two strategies, 40 years, 3% discounting)."""
+    from .psm_model import PartitionedSurvivalModel, PSMStrategy
+    from .survival import ProportionalHazards, Weibull
+
+    params = {}
+    for name, value in (base or PSM_EXAMPLE).items():
+        family, se = psm_example_distribution(name, value)
+        params[name] = Parameter(name, value, distribution=family,
+                                 dist_params=() if family == "fixed" else (se,))
+
+    def pfs(ps):
+        return Weibull(ps["k_pfs"], ps["s_pfs"])
+
+    def os(ps):
+        return Weibull(ps["k_os"], ps["s_os"])
+
+    utilities = {"pf": "u_pf", "pd": "u_pd"}
+    a = PSMStrategy("A", pfs, os, {"pf": "c_pf_a", "pd": "c_pd"}, utilities)
+    b = PSMStrategy("B", lambda ps: ProportionalHazards(pfs(ps), ps["hr_pfs"]),
+                    lambda ps: ProportionalHazards(os(ps), ps["hr_os"]),
+                    {"pf": "c_pf_b", "pd": "c_pd"}, utilities, "c_once")
+    return PartitionedSurvivalModel((a, b), params, PSM_EXAMPLE_HORIZON,
+                                    PSM_EXAMPLE_HORIZON / n_cycles, PSM_EXAMPLE_RATE,
+                                    PSM_EXAMPLE_RATE, half_cycle)

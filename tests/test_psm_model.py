@@ -15,46 +15,20 @@ import pytest
 from scipy.integrate import quad
 
 from hecon.accrual import occupancy_weights
+from hecon.examples import PSM_EXAMPLE, PSM_EXAMPLE_HORIZON, PSM_EXAMPLE_RATE, psm_example
 from hecon.model import Parameter, ParameterSet
 from hecon.psm_model import PartitionedSurvivalModel, PSMStrategy
-from hecon.survival import ProportionalHazards, Weibull
 
-HORIZON, RATE = 40.0, 0.03
-BASE = {"k_pfs": 1.1, "s_pfs": 1.2, "k_os": 1.05, "s_os": 3.0, "hr_pfs": 0.5, "hr_os": 0.7,
-        "c_pf_a": 60_000.0, "c_pf_b": 20_000.0, "c_pd": 30_000.0, "c_once": 450_000.0,
-        "u_pf": 0.75, "u_pd": 0.6}
+HORIZON, RATE = PSM_EXAMPLE_HORIZON, PSM_EXAMPLE_RATE
+BASE = PSM_EXAMPLE
 
 
 def parameters() -> dict[str, Parameter]:
-    """The issue's PSA distributions: scales lognormal (SE 10%), HRs lognormal (SE 0.1), costs
-    gamma (SE 10%), utilities beta (SE 0.05), shapes fixed."""
-    def dist(name: str, v: float) -> tuple[str, tuple[float, ...]]:
-        if name.startswith("k_"):
-            return "fixed", ()
-        if name.startswith("s_"):
-            return "lognormal", (0.1 * v,)
-        if name.startswith("hr_"):
-            return "lognormal", (0.1,)
-        if name.startswith("c_"):
-            return "gamma", (0.1 * v,)
-        return "beta", (0.05,)
-    return {n: Parameter(n, v, distribution=dist(n, v)[0], dist_params=dist(n, v)[1])
-            for n, v in BASE.items()}
+    return psm_example().parameters
 
 
 def model(n_cycles: int = 480, method: str = "trapezoid") -> PartitionedSurvivalModel:
-    def pfs(ps):
-        return Weibull(ps["k_pfs"], ps["s_pfs"])
-
-    def os(ps):
-        return Weibull(ps["k_os"], ps["s_os"])
-
-    a = PSMStrategy("A", pfs, os, {"pf": "c_pf_a", "pd": "c_pd"}, {"pf": "u_pf", "pd": "u_pd"})
-    b = PSMStrategy("B", lambda ps: ProportionalHazards(pfs(ps), ps["hr_pfs"]),
-                    lambda ps: ProportionalHazards(os(ps), ps["hr_os"]),
-                    {"pf": "c_pf_b", "pd": "c_pd"}, {"pf": "u_pf", "pd": "u_pd"}, "c_once")
-    return PartitionedSurvivalModel((a, b), parameters(), HORIZON, HORIZON / n_cycles,
-                                    RATE, RATE, method)
+    return psm_example(n_cycles, method)
 
 
 @cache
