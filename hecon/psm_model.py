@@ -97,29 +97,38 @@ class PartitionedSurvivalModel:
 
     def curves(self, ps: ParameterSet) -> tuple[np.ndarray, np.ndarray]:
         """PFS and OS on the cycle grid, each of shape (draws, strategies, n_cycles + 1)."""
-        t = np.arange(self.n_cycles + 1) * self.cycle_years
-        shape = (ps.n_draws, t.size)
-        pfs = np.stack([np.broadcast_to(s.pfs(ps).survival(t), shape) for s in self.strategies],
-                       axis=1)
-        os = np.stack([np.broadcast_to(s.os(ps).survival(t), shape) for s in self.strategies],
-                      axis=1)
-        return pfs, os
+        pairs = [self._curves(s, ps) for s in self.strategies]
+        return (np.stack([p for p, _ in pairs], axis=1), np.stack([o for _, o in pairs], axis=1))
+
+    def _curves(self, strategy: PSMStrategy, ps: ParameterSet) -> tuple[np.ndarray, np.ndarray]:
+        """One strategy's PFS and OS (draws, n_cycles + 1), evaluated elementwise on the shared
+        grid (no outer-product copy)."""
+        t = (np.arange(self.n_cycles + 1) * self.cycle_years)[None, :]
+        shape = (ps.n_draws, t.shape[1])
+        return tuple(np.broadcast_to(curve(ps)._survival(t, 1), shape)
+                     for curve in (strategy.pfs, strategy.os))
 
     def evaluate(self, ps: ParameterSet) -> dict[str, np.ndarray]:
         """Arrays of shape (draws, strategies): discounted ``cost``, ``qaly``, ``ly`` (at the
         outcome rate), ``pf_years`` and ``pd_years``, and ``clipped``: the number of grid points
         at which PFS lay above OS and was clipped to it (0 for a draw whose curves do not
         cross)."""
-        pfs, os = self.curves(ps)
-        clipped = (pfs - os > _TOL).sum(axis=-1)
-        # the partition of partitioned_survival without building the trace (a PSA needs only
-        # totals): PF = min(PFS, OS), PD = OS − PF, so PD's totals are OS's minus PF's
-        pf = np.minimum(pfs, os)
         n, dt = self.n_cycles, self.cycle_years
         w_cost = occupancy_weights(n, dt, self.discount_costs, self.half_cycle)
         w_out = occupancy_weights(n, dt, self.discount_outcomes, self.half_cycle)
-        pf_c, pf_o = dsum(pf, w_cost), dsum(pf, w_out)
-        pd_c, pd_o = dsum(os, w_cost) - pf_c, dsum(os, w_out) - pf_o
+        # the partition of partitioned_survival without building the trace (a PSA needs only
+        # totals): PF = min(PFS, OS), PD = OS − PF, so PD's totals are OS's minus PF's
+        sums = {k: [] for k in ("pf_c", "pf_o", "pd_c", "pd_o", "clipped")}
+        for strategy in self.strategies:  # one strategy at a time: no draw × strategy arrays
+            pfs, os = self._curves(strategy, ps)
+            pf = np.minimum(pfs, os)
+            sums["clipped"].append((pfs - os > _TOL).sum(axis=-1))
+            sums["pf_c"].append(dsum(pf, w_cost))
+            sums["pf_o"].append(dsum(pf, w_out))
+            sums["pd_c"].append(dsum(os, w_cost) - sums["pf_c"][-1])
+            sums["pd_o"].append(dsum(os, w_out) - sums["pf_o"][-1])
+        pf_c, pf_o, pd_c, pd_o, clipped = (np.stack(sums[k], axis=1) for k in
+                                           ("pf_c", "pf_o", "pd_c", "pd_o", "clipped"))
 
         def refs(get: Callable[[PSMStrategy], Ref]) -> np.ndarray:  # (draws, strategies)
             return np.stack([ps[get(s)] for s in self.strategies], axis=1)
