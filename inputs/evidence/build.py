@@ -235,6 +235,14 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
         curves[name] = Curve(name, family, dict(zip(names, coefs, strict=True)), "months",
                              cure_fraction=cure, source=source)
 
+    def fitted_curve(name, family, coefs, times, surv, n, source):
+        """A landmark-fitted curve whose coefficients are drawn jointly in the PSA, with the
+        covariance of a parametric bootstrap of the landmarks (arm size n)."""
+        cov = boot_cov(rng, times, surv, n, lambda t, s: fit(t, s, family)[0])
+        names = [f"{name}_{p}" for p in FAMILIES[family].param_names]
+        family_curve(name, family, P.mvn(f"fit_{name}", names, coefs, cov, "months", source),
+                     source)
+
     # -- SOC 2L: CARTITUDE-4 control arm (mostly DPd), median + 12 + 30 months ------------------
     t_soc = [v("c4_soc_pfs_median"), 12.0, 30.0]
     s_soc = [0.5, v("c4_soc_pfs_12"), v("c4_soc_pfs_30")]
@@ -247,10 +255,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     src_soc = (f"least-squares Weibull fit (log-logistic/log-normal fit equally well) to "
                f"median 11.8 mo, 12-mo 48.6%, 30-mo 25.7%: {cite('c4_soc_pfs_median')}; "
                f"{cite('c4_soc_pfs_30')}. {boot}")
-    cov = boot_cov(rng, t_soc, s_soc, int(v("c4_n_soc")), lambda t, s: fit(t, s, fam_soc)[0])
-    names = [f"pfs_soc_2l_{n}" for n in FAMILIES[fam_soc].param_names]
-    family_curve("pfs_soc_2l", fam_soc, P.mvn("fit_pfs_soc_2l", names, coef_soc, cov, "months",
-                                              src_soc), src_soc)
+    fitted_curve("pfs_soc_2l", fam_soc, coef_soc, t_soc, s_soc, int(v("c4_n_soc")), src_soc)
 
     # -- TTD of DPd: APOLLO median treatment duration 11.5 mo as PH on the SOC 2L PFS curve -----
     s_at = float(curve_survival(fam_soc, coef_soc, [v("apollo_ttd_median")])[0])
@@ -325,10 +330,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     src_c1 = (f"least-squares Weibull fit (smallest SSE of Weibull/log-logistic/log-normal) to "
               f"27-mo 55%, median 34.9 mo, 36-mo 47.5% from infusion: {cite('c1_pfs_median')}; "
               f"{cite('c1_pfs_36')}. {boot}")
-    cov = boot_cov(rng, t_c1, s_c1, int(v("c1_n")), lambda t, s: fit(t, s, fam_c1)[0])
-    names = [f"pfs_cart_4l_{n}" for n in FAMILIES[fam_c1].param_names]
-    family_curve("pfs_cart_4l", fam_c1, P.mvn("fit_pfs_cart_4l", names, coef_c1, cov, "months",
-                                              src_c1), src_c1)
+    fitted_curve("pfs_cart_4l", fam_c1, coef_c1, t_c1, s_c1, int(v("c1_n")), src_c1)
 
     # -- scenario curves: mixture cure, 3L midpoint, ide-cel -------------------------------------
     # cure fraction: the largest pi (grid 0.01) for which the mixture-cure least-squares fit to
