@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-__all__ = ["ceac", "ceaf", "evpi", "evppi", "icer_table", "net_benefit", "net_health_benefit",
-           "population_factor", "product_price_parameter", "psa_summary", "threshold_price"]
+__all__ = ["ceac", "ceaf", "decision_wtp", "evpi", "evppi", "icer_table", "net_benefit",
+           "net_health_benefit", "population_factor", "product_price_parameter", "psa_summary",
+           "threshold_price"]
 
 #: ICERs equal within this relative tolerance count as tied (the middle strategy is then ED), so
 #: that statuses do not hinge on floating-point rounding (e.g. after a currency conversion).
@@ -170,6 +171,13 @@ def net_health_benefit(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> 
     """
     c, e = np.broadcast_arrays(np.asarray(costs, dtype=float), np.asarray(effects, dtype=float))
     return e - c / _wtp(wtp, c.ndim, positive=True)
+
+
+def decision_wtp(model, wtp_grid: Sequence[float] = ()) -> float:
+    """The middle of the model's Settings WTPs (the lower middle of an even count); the middle
+    of ``wtp_grid`` if Settings has none."""
+    values = sorted(model.settings.wtp) or sorted(wtp_grid)
+    return float(values[(len(values) - 1) // 2])
 
 
 def product_price_parameter(model) -> str | None:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .cea import decision_wtp
 from .examples import DEFAULT_WORKBOOK
 from .io.tables import InputError
 from .io.workbook_in import load_workbook, write_template
@@ -95,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     prices = _threshold_prices(model)
     wb = build_results_workbook(res, workbook, args.scenario)
     if prices is not None:
-        from .io.workbook_uncertainty import add_dsa_sheets
+        from .io.workbook_uncertainty import add_dsa_sheets  # matplotlib: import only if needed
 
         add_dsa_sheets(wb, None, None, prices)
     save_workbook(wb, out, force=args.force)
@@ -138,7 +139,6 @@ def _client(args: argparse.Namespace):
 
 
 def _cmd_psa(args: argparse.Namespace) -> int:
-    from .io.workbook_uncertainty import add_psa_sheets
     from .psa import psa
 
     workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
@@ -167,6 +167,8 @@ def _cmd_psa(args: argparse.Namespace) -> int:
     population = args.population if args.population is not None else st.evpi_population
     years = args.years if args.years is not None else st.evpi_years
     groups = {f"curve {g}": list(members) for g, (members, _) in model.covariance.items()}
+    from .io.workbook_uncertainty import add_psa_sheets
+
     add_psa_sheets(wb, draws, grid, population=population or None, years=years or None,
                    evppi_groups=groups or None)
     save_workbook(wb, out, force=args.force)
@@ -186,7 +188,7 @@ def _psa_figures(draws, grid, out: Path, force: bool) -> list[Path]:
     cost, qaly = draws.cost.to_numpy(), draws.effect("qaly").to_numpy()
     inc_cost = {n: cost[:, i] - cost[:, 0] for i, n in enumerate(names) if i}
     inc_qaly = {n: qaly[:, i] - qaly[:, 0] for i, n in enumerate(names) if i}
-    wtp = draws.model.settings.wtp[len(draws.model.settings.wtp) // 2]
+    wtp = decision_wtp(draws.model, grid)
     base = out.with_suffix("")
     return [*plot_ce_plane(inc_cost, inc_qaly, names[0], wtp, f"{base}-ce-plane", names=names,
                            force=force),
@@ -208,11 +210,10 @@ def _psa_table(draws) -> str:
 
 def _cmd_dsa(args: argparse.Namespace) -> int:
     from . import dsa
-    from .io.workbook_uncertainty import add_dsa_sheets
 
     workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
     model = load_workbook(workbook)
-    wtp = args.wtp if args.wtp is not None else model.settings.wtp[len(model.settings.wtp) // 2]
+    wtp = args.wtp if args.wtp is not None else decision_wtp(model)
     out = Path(args.output) if args.output else _stamped(workbook, "dsa", None, ".xlsx")
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} exists; choose another name or pass --force")
@@ -223,6 +224,8 @@ def _cmd_dsa(args: argparse.Namespace) -> int:
         prices = dsa.threshold_prices(model, args.price_parameter, model.settings.wtp,
                                       args.strategy, args.comparator)
     wb = build_results_workbook(run(model), workbook)
+    from .io.workbook_uncertainty import add_dsa_sheets
+
     add_dsa_sheets(wb, tornado, scen, prices)
     save_workbook(wb, out, force=args.force)
     from .plots import plot_tornado

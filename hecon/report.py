@@ -451,9 +451,8 @@ def _uncertainty(model: Model, draws: int, seed: int | None, figs: _Figures,
         return _p("No probabilistic sensitivity analysis in this report (psa_draws = 0). "
                   "Run the report with PSA draws, or see the PSA and one-way sheets of the "
                   "results workbook (hecon psa, hecon dsa).")
-    from .cea import ceac, ceaf, evpi, psa_summary
+    from .cea import ceac, ceaf, decision_wtp, evpi, psa_summary
     from .dsa import one_way
-    from .io.workbook_uncertainty import decision_wtp
     from .plots import plot_ce_plane, plot_ceac, plot_evpi, plot_tornado
     from .psa import psa
 

@@ -25,13 +25,21 @@ from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..cea import ceac, ceaf, evpi, evppi, net_benefit, population_factor, psa_summary
+from ..cea import (
+    ceac,
+    ceaf,
+    decision_wtp,
+    evpi,
+    evppi,
+    net_benefit,
+    population_factor,
+    psa_summary,
+)
 from ..plots import COLOURS
 from .workbook_out import MONEY, SHARE, YEARS
 from .xlsx import put, write_table
 
 if TYPE_CHECKING:
-    from ..model import Model
     from ..psa import PSAResults
 
 HEADER_ROW = 4  # tables start below a title (row 1) and a note (row 2)
@@ -80,13 +88,6 @@ def _usd(x: float) -> str:
 def _colour(names: Sequence[str], name: str) -> str:
     """The strategy's colour in the figures (:func:`hecon.plots.strategy_style`)."""
     return COLOURS[list(names).index(name) % len(COLOURS)].lstrip("#")
-
-
-def decision_wtp(model: Model, wtp_grid: Sequence[float] = ()) -> float:
-    """The middle of the model's Settings WTPs (the lower middle of an even count); the middle
-    of ``wtp_grid`` if Settings has none."""
-    values = sorted(model.settings.wtp) or sorted(wtp_grid)
-    return float(values[(len(values) - 1) // 2])
 
 
 def _draws(psa: PSAResults, comparator: str | None) -> tuple[list[str], str, np.ndarray,
