@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 
 __all__ = ["ceac", "ceaf", "decision_wtp", "evpi", "evppi", "icer_table", "net_benefit",
            "net_health_benefit", "population_factor", "product_price_parameter", "psa_summary",
-           "threshold_price"]
+           "threshold_price", "uses_product"]
 
 #: ICERs equal within this relative tolerance count as tied (the middle strategy is then ED), so
 #: that statuses do not hinge on floating-point rounding (e.g. after a currency conversion).
@@ -188,6 +188,12 @@ def product_price_parameter(model) -> str | None:
         if isinstance(ref, str) and ref in model.parameters:
             return ref
     return None
+
+
+def uses_product(model, strategy, parameter: str) -> bool:
+    """Whether a line of ``strategy`` gives a CAR T product priced by ``parameter``."""
+    return any((c := model.regimens[line.regimen].car_t) is not None
+               and c.product_price == parameter for line in strategy.lines)
 
 
 def threshold_price(model, parameter: str, strategy: str, comparator: str, wtp: float,

@@ -64,14 +64,11 @@ REPORTS = Path("reports")
 def _threshold_prices(model):
     """Threshold values of the CAR T product price for the first strategy that uses it versus
     the first strategy, at the Settings willingness-to-pay values of $100,000 and above."""
-    from .cea import product_price_parameter
+    from .cea import product_price_parameter, uses_product
     from .dsa import threshold_prices
 
     param = product_price_parameter(model)
-    users = [s.name for s in model.strategies
-             if any(model.regimens[ln.regimen].car_t is not None
-                    and model.regimens[ln.regimen].car_t.product_price == param
-                    for ln in s.lines)]
+    users = [s.name for s in model.strategies if uses_product(model, s, param)]
     wtps = [w for w in model.settings.wtp if w >= 100_000]
     if param is None or not users or users[0] == model.strategy_names[0] or not wtps:
         return None

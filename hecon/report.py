@@ -399,20 +399,15 @@ def _costs(res: Results, figs: _Figures) -> str:
     return out
 
 
-def _uses(model: Model, strategy, parameter: str) -> bool:
-    return any((c := model.regimens[line.regimen].car_t) is not None
-               and c.product_price == parameter for line in strategy.lines)
-
-
 def _thresholds(model: Model, notes: list[str]) -> str:
-    from .cea import product_price_parameter, threshold_price
+    from .cea import product_price_parameter, threshold_price, uses_product
 
     cur = model.settings.currency
     param = product_price_parameter(model)
     if param is None:
         return _p("Not computed: no CAR T regimen has its product price as a parameter.")
-    users = [s.name for s in model.strategies if _uses(model, s, param)]
-    comparators = [s.name for s in model.strategies if not _uses(model, s, param)]
+    users = [s.name for s in model.strategies if uses_product(model, s, param)]
+    comparators = [s.name for s in model.strategies if not uses_product(model, s, param)]
     if not users or not comparators:
         return _p(f"Not computed: every strategy (or none) uses {param}, so there is no "
                   "comparator without the product.")
