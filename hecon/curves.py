@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 from .model import Curve, Model, ParameterSet
 from .survival import (
     AcceleratedFailureTime,
@@ -10,6 +14,7 @@ from .survival import (
     MixtureCure,
     PiecewiseKM,
     ProportionalHazards,
+    excess_survival,
     in_years,
     make_distribution,
 )
@@ -52,3 +57,16 @@ def build_curve(model: Model, name: str, ps: ParameterSet,
         raise ValueError(f"curve {name!r}: {err}") from err
     return curve
 
+
+def survival_as_used(model: Model, names: Sequence[str], t_years: np.ndarray
+                     ) -> dict[str, np.ndarray]:
+    """Base-case curves as the engine uses them: all-cause, with the general-population hazard
+    as a floor (``excess_survival(S, S_bg) · S_bg``); key "General population" for S_bg."""
+    ps = ParameterSet.base(model)
+    bg = background(model)
+    s_bg = bg.survival(t_years)
+    out = {"General population": np.asarray(s_bg, float)}
+    for name in names:
+        s = build_curve(model, name, ps, bg).survival(t_years)[0]
+        out[name] = excess_survival(s, s_bg) * s_bg
+    return out

@@ -27,10 +27,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from .curves import background, build_curve
-from .model import Curve, Model, ParameterSet, Ref
+from .curves import survival_as_used
+from .model import Curve, Model, Ref
 from .plots import COLOURS, FIGSIZE, KM_LABEL, _legend, _new_axes, save_figure, strategy_style
-from .survival import excess_survival
 from .survival.adjust import years_per_unit
 
 #: Readable names of the cost categories of :data:`hecon.evaluate.COST_CATEGORIES`.
@@ -198,20 +197,6 @@ def plot_model_diagram(model: Model, path: str | Path, *, force: bool = False) -
 
 
 # -- survival ----------------------------------------------------------------------------------
-def survival_as_used(model: Model, names: Sequence[str], t_years: np.ndarray
-                     ) -> dict[str, np.ndarray]:
-    """Base-case curves as the engine uses them: all-cause, with the general-population hazard
-    as a floor (``excess_survival(S, S_bg) · S_bg``); key "General population" for S_bg."""
-    ps = ParameterSet.base(model)
-    bg = background(model)
-    s_bg = bg.survival(t_years)
-    out = {"General population": np.asarray(s_bg, float)}
-    for name in names:
-        s = build_curve(model, name, ps, bg).survival(t_years)[0]
-        out[name] = excess_survival(s, s_bg) * s_bg
-    return out
-
-
 def line_regimens(model: Model, index: int) -> list[str]:
     """Regimens used at line ``index`` in any strategy, in the model's regimen order."""
     used = {s.lines[index].regimen for s in model.strategies if index < len(s.lines)}

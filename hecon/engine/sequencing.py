@@ -31,21 +31,12 @@ import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
 from ..survival import Distribution
+from ..survival.background import excess_cumhazard
 
 
 def kernel_times(n_cycles: int, cycle_years: float, offset: float) -> np.ndarray:
     """τ_m = (m + offset)Δ for m = −1..n_cycles (n_cycles + 2 points, the first may be < 0)."""
     return (np.arange(-1, n_cycles + 1) + offset) * cycle_years
-
-
-def excess_cumhazard(h_curve: np.ndarray, h_background: np.ndarray) -> np.ndarray:
-    """Excess cumulative hazard on a grid (last axis): per interval max(ΔH − ΔH_bg, 0), so that
-    exp(−H_excess) · S_bg never has a hazard below the background's."""
-    with np.errstate(invalid="ignore"):
-        step = np.diff(h_curve, axis=-1) - np.diff(h_background, axis=-1)
-    step = np.where(np.isnan(step), np.inf, np.maximum(step, 0.0))
-    start = np.broadcast_to(h_curve[..., :1] - h_background[..., :1], step.shape[:-1] + (1,))
-    return np.concatenate([start, start + np.cumsum(step, axis=-1)], axis=-1)
 
 
 def excess_on_grid(curve: Distribution, bg0: Distribution, sigma: np.ndarray) -> np.ndarray:

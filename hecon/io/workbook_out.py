@@ -16,8 +16,7 @@ from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.styles import Alignment, Font
 
 from .. import __version__
-from ..curves import background, build_curve
-from ..model import ParameterSet
+from ..curves import survival_as_used
 from .workbook_in import file_sha256
 from .xlsx import atomic_path, put, write_table
 
@@ -247,21 +246,12 @@ def _traces(ws, res: Results) -> None:
 def _survival(ws, res: Results) -> None:
     """Every curve the regimens use, as used (all-cause with the background floor), monthly."""
     model = res.model
-    ps = ParameterSet.base(model)
-    bg = background(model)
     months = np.arange(SURVIVAL_MONTHS + 1, dtype=float)
-    t = months / 12.0
-    s_bg = bg.survival(t)
     names: list[str] = []
     for reg in model.regimens.values():
         names += [n for n in (reg.pfs, reg.ttd, reg.os) if n and n not in names]
     names.append(model.palliative.survival)
-    from ..survival import excess_survival
-
-    columns = {"General population": s_bg}
-    for n in dict.fromkeys(names):
-        curve = build_curve(model, n, ps, bg).survival(t)[0]
-        columns[n] = excess_survival(curve, s_bg) * s_bg
+    columns = survival_as_used(model, list(dict.fromkeys(names)), months / 12.0)
     header = ["Months", *columns]
     rows = [[float(m), *(float(columns[c][i]) for c in columns)] for i, m in enumerate(months)]
     write_table(ws, header, rows, formats={i: "0.000" for i in range(1, len(header))})

@@ -90,18 +90,20 @@ class GeneralPopulation(Distribution):
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), _LAST_HAZARD)
 
 
-def excess_survival(s_curve: np.ndarray, s_background: np.ndarray) -> np.ndarray:
-    """Relative survival on a time grid (last axis) with the excess hazard floored at zero.
+def excess_cumhazard(h_curve: np.ndarray, h_background: np.ndarray) -> np.ndarray:
+    """Excess cumulative hazard on a grid (last axis): per interval max(ΔH − ΔH_bg, 0), so that
+    exp(−H_excess) · S_bg never has a hazard below the background's."""
+    with np.errstate(invalid="ignore"):
+        step = np.diff(h_curve, axis=-1) - np.diff(h_background, axis=-1)
+    step = np.where(np.isnan(step), np.inf, np.maximum(step, 0.0))
+    start = np.broadcast_to(h_curve[..., :1] - h_background[..., :1], step.shape[:-1] + (1,))
+    return np.concatenate([start, start + np.cumsum(step, axis=-1)], axis=-1)
 
-    Per grid interval the excess cumulative hazard is max(ΔH_curve − ΔH_background, 0), so that
-    the all-cause curve ``excess_survival(S, S_bg) * S_bg`` never has a hazard below the
-    background's (and equals S wherever S's hazard is already at or above it).
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dh = -np.diff(np.log(s_curve), axis=-1)
-        dh_bg = -np.diff(np.log(s_background), axis=-1)
-        excess = np.where(np.isinf(dh), np.inf, np.maximum(dh - dh_bg, 0.0))
-    excess = np.nan_to_num(excess, nan=np.inf)
-    s_background = np.broadcast_to(s_background, s_curve.shape)
-    first = np.broadcast_to(s_curve[..., :1] / s_background[..., :1], excess.shape[:-1] + (1,))
-    return np.concatenate([first, first * np.exp(-np.cumsum(excess, axis=-1))], axis=-1)
+
+def excess_survival(s_curve: np.ndarray, s_background: np.ndarray) -> np.ndarray:
+    """Relative survival on a time grid (last axis) with the excess hazard floored at zero
+    (:func:`excess_cumhazard` on survival probabilities): the all-cause curve
+    ``excess_survival(S, S_bg) * S_bg`` never has a hazard below the background's, and equals
+    S wherever S's hazard is already at or above it."""
+    with np.errstate(divide="ignore"):
+        return np.exp(-excess_cumhazard(-np.log(s_curve), -np.log(s_background)))
