@@ -149,7 +149,7 @@ def _cmd_psa(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         draws = psa(model, args.draws, seed=args.seed, client=client,
-                    chunk_size=args.chunk_size, progress=True)
+                    chunk_size=args.chunk_size, progress=True, threads=args.threads)
     finally:
         if client is not None:
             client.close()
@@ -344,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="random seed (default: the workbook's)")
     p.add_argument("--chunk-size", type=int, help="draws per chunk (a multiple of 100; "
                    "default: what fits in about 512 MiB)")
+    p.add_argument("--threads", type=int, help="threads running chunks in this process "
+                   "(default: one per available core; results do not depend on it)")
     p.add_argument("--workers", type=int, help="start a local Dask cluster with K workers")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler (tcp://HOST:PORT)")
     p.add_argument("--population", type=float, help="patients per year, for population EVPI "

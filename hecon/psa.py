@@ -10,8 +10,9 @@ chunk size (a multiple of ``BLOCK``) and wherever the chunks run. Draw 0 is the 
 from __future__ import annotations
 
 import math
+import os
 import sys
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,18 +81,29 @@ def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: in
             "parameters": np.column_stack([values[n] for n in model.parameters])}
 
 
-def _chunks(n_blocks: int, chunk_blocks: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n_blocks, chunk_blocks):
-        yield start, min(n_blocks, start + chunk_blocks)
+def chunk_spans(n_blocks: int, chunk_blocks: int) -> list[tuple[int, int]]:
+    """Runs of ``chunk_blocks`` seed blocks (the last may be shorter) as (first, end)."""
+    return [(a, min(n_blocks, a + chunk_blocks)) for a in range(0, n_blocks, chunk_blocks)]
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def psa(model: Model, draws: int, seed: int | None = None, client=None,
-        chunk_size: int | None = None, progress: bool | None = None) -> PSAResults:
+        chunk_size: int | None = None, progress: bool | None = None,
+        threads: int | None = None) -> PSAResults:
     """Run a PSA of ``draws`` draws (draw 0 = base case).
 
     ``seed`` defaults to the model's Settings seed; ``client`` is a ``dask.distributed.Client``
-    to run chunks on (else in this process); ``chunk_size`` (a multiple of :data:`BLOCK`)
-    defaults to what fits the memory budget; ``progress`` shows a bar (default: on a terminal).
+    to run chunks on (else in this process, on ``threads`` threads, default one per available
+    core: numpy and the FFTs release the GIL, so chunks run side by side); ``chunk_size`` (a
+    multiple of :data:`BLOCK`) defaults to what fits the memory budget; ``progress`` shows a
+    bar (default: on a terminal).
     """
     draws = int(draws)
     if draws < 1:
@@ -102,27 +114,46 @@ def psa(model: Model, draws: int, seed: int | None = None, client=None,
         raise ValueError(f"chunk_size must be a positive multiple of {BLOCK}, got {chunk_size}")
     n_blocks = math.ceil(draws / BLOCK)
     seeds = np.random.SeedSequence(seed).spawn(n_blocks)
-    spans = list(_chunks(n_blocks, chunk_size // BLOCK))
+    spans = chunk_spans(n_blocks, chunk_size // BLOCK)
     show = sys.stderr.isatty() if progress is None else progress
     bar = _progress(draws, show)
-    parts: dict[int, dict[str, np.ndarray]] = {}
-    if client is None:
-        for a, b in spans:
-            parts[a] = run_chunk(model, seeds[a:b], a)
-            bar.update(min(b * BLOCK, draws) - min(a * BLOCK, draws))
-    else:
-        from dask.distributed import as_completed
-
-        remote_model = client.scatter(model, broadcast=True, hash=False)  # a fresh key per run
-        futures = {client.submit(run_chunk, remote_model, seeds[a:b], a, pure=False): (a, b)
-                   for a, b in spans}
-        for fut in as_completed(futures):
-            a, b = futures[fut]
-            parts[a] = fut.result()
-            bar.update(min(b * BLOCK, draws) - min(a * BLOCK, draws))
+    parts = run_chunks(run_chunk, model, seeds, spans, threads, client,
+                       done=lambda a, b: bar.update(min(b * BLOCK, draws) - min(a * BLOCK, draws)))
     bar.close()
     merged = {k: np.concatenate([parts[a][k] for a, _ in spans])[:draws] for k in parts[0]}
     return PSAResults(model, _dataset(model, merged, seed))
+
+
+def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: int | None = None,
+               client=None, done=None) -> dict[int, dict[str, np.ndarray]]:
+    """``fn(shared, seeds[a:b], a)`` for each span (a, b) of seed blocks, keyed by ``a``: on a
+    Dask ``client`` (``shared`` scattered once), else in a pool of ``threads`` threads (default:
+    one per available core). ``done(a, b)`` is called as each span finishes."""
+    if client is not None:
+        from dask.distributed import as_completed as dask_completed
+
+        remote = client.scatter(shared, broadcast=True, hash=False)  # a fresh key per run
+        futures = {client.submit(fn, remote, seeds[a:b], a, pure=False): (a, b)
+                   for a, b in spans}
+        completed, pool = dask_completed(futures), None
+    else:
+        threads = available_cores() if threads is None else int(threads)
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
+        futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
+        completed = as_completed(futures)
+    parts: dict[int, dict[str, np.ndarray]] = {}
+    try:
+        for fut in completed:
+            a, b = futures[fut]
+            parts[a] = fut.result()
+            if done is not None:
+                done(a, b)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return parts
 
 
 def _progress(total: int, show: bool):

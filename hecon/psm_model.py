@@ -26,7 +26,7 @@ import numpy as np
 from .accrual import occupancy_weights
 from .evaluate import dsum
 from .model import Parameter, ParameterSet, Ref
-from .psa import BLOCK
+from .psa import BLOCK, chunk_spans, run_chunks
 from .sampling import sample
 from .survival import Distribution
 
@@ -153,11 +153,13 @@ class PartitionedSurvivalModel:
         cells = len(self.strategies) * (self.n_cycles + 1) * 8 * _ARRAYS_PER_CELL
         return max(BLOCK, CHUNK_BYTES // cells // BLOCK * BLOCK)
 
-    def psa(self, draws: int, seed: int, chunk_size: int | None = None) -> dict[str, np.ndarray]:
+    def psa(self, draws: int, seed: int, chunk_size: int | None = None,
+            threads: int | None = None) -> dict[str, np.ndarray]:
         """``draws`` PSA draws (draw 0 = base case): the arrays of :meth:`evaluate`, each of
         shape (draws, strategies), and ``parameters`` (draws, parameters) in the order of
-        :attr:`parameters`. ``chunk_size`` is a multiple of :data:`~hecon.psa.BLOCK`; the
-        results do not depend on it. Every draw is kept, crossing curves included."""
+        :attr:`parameters`. ``chunk_size`` is a multiple of :data:`~hecon.psa.BLOCK`; chunks run
+        on ``threads`` threads (default: one per core); the results depend on neither. Every
+        draw is kept, crossing curves included."""
         draws = int(draws)
         if draws < 1:
             raise ValueError(f"draws must be >= 1, got {draws}")
@@ -167,6 +169,6 @@ class PartitionedSurvivalModel:
                              f"got {chunk_size}")
         n_blocks = math.ceil(draws / BLOCK)
         seeds = np.random.SeedSequence(int(seed)).spawn(n_blocks)
-        step = chunk_size // BLOCK
-        parts = [self._run_blocks(seeds[a:a + step], a) for a in range(0, n_blocks, step)]
-        return {k: np.concatenate([p[k] for p in parts])[:draws] for k in parts[0]}
+        spans = chunk_spans(n_blocks, chunk_size // BLOCK)
+        parts = run_chunks(PartitionedSurvivalModel._run_blocks, self, seeds, spans, threads)
+        return {k: np.concatenate([parts[a][k] for a, _ in spans])[:draws] for k in parts[0]}

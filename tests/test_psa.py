@@ -49,9 +49,10 @@ def test_draw_zero_is_the_base_case_and_mean_converges_for_a_linear_parameter():
     assert cost.std() > 0
 
 
-def test_bit_identical_for_any_chunk_size():
+def test_bit_identical_for_any_chunk_size_and_thread_count():
     model = small_model()
-    runs = [psa(model, 10_000, seed=5, chunk_size=c, progress=False) for c in (100, 1000, 10_000)]
+    runs = [psa(model, 10_000, seed=5, chunk_size=c, progress=False, threads=k)
+            for c, k in ((100, 1), (100, 2), (1000, 3), (10_000, None))]
     for other in runs[1:]:
         for var in ("costs", "effects", "parameters"):
             assert np.array_equal(runs[0].data[var].to_numpy(), other.data[var].to_numpy())
@@ -70,6 +71,11 @@ def test_dask_workers_give_bit_identical_results():
     for var in ("costs", "effects", "parameters"):
         assert np.array_equal(local.data[var].to_numpy(), remote.data[var].to_numpy())
         assert np.array_equal(local.data[var].to_numpy(), again.data[var].to_numpy())
+
+
+def test_threads_must_be_positive():
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        psa(small_model(), 100, seed=1, progress=False, threads=0)
 
 
 def test_netcdf_round_trip(tmp_path):

@@ -106,7 +106,8 @@ def test_simpson_weights_integrate_cubics_exactly(n_cycles: int):
 @pytest.fixture(scope="module")
 def psa_runs():
     m = model(480)
-    return m, m.psa(2000, seed=2026, chunk_size=100), m.psa(2000, seed=2026, chunk_size=1000)
+    return (m, m.psa(2000, seed=2026, chunk_size=100, threads=1),
+            m.psa(2000, seed=2026, chunk_size=1000, threads=2))
 
 
 def test_psa_draw_zero_is_deterministic_and_chunking_is_bit_identical(psa_runs):

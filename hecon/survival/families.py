@@ -81,10 +81,16 @@ class Weibull(Distribution):
 
     def _cumhazard(self, t: np.ndarray, nb: int) -> np.ndarray:
         # exp(k (log t − log s)): log t is taken once on the (shared) time grid, which is
-        # about a third faster than a power over the draw × time array
+        # about a third faster than a power over the draw × time array. With one shape for the
+        # whole batch (shapes fixed in a PSA) it factorizes, H = t^k · s^−k, and the draw × time
+        # array needs one product instead of an exp (exp is ~20× a product without AVX-512).
+        k, s = self._p("shape", t, nb), self._p("scale", t, nb)
         with np.errstate(over="ignore", divide="ignore"):
-            return np.exp(self._p("shape", t, nb)
-                          * (np.log(t) - np.log(self._p("scale", t, nb))))
+            if k.size and t.shape[:nb] == (1,) * nb and (k == k.flat[0]).all():
+                tk, sk = np.exp(k.flat[0] * np.log(t)), np.exp(-k.flat[0] * np.log(s))
+                if np.isfinite(tk).all() and (np.isfinite(sk) & (sk > 0)).all():
+                    return tk * sk
+            return np.exp(k * (np.log(t) - np.log(s)))
 
     def _hazard(self, t: np.ndarray, nb: int) -> np.ndarray:
         k, s = self._p("shape", t, nb), self._p("scale", t, nb)
