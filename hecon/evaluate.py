@@ -125,9 +125,9 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
             curve_cache[name] = build_curve(model, name, ps, bg)
         return curve_cache[name]
 
-    pal_tau = kernel_times(n_cycles, dt, 0.5)
+    pal_tau = np.maximum(kernel_times(n_cycles, dt, 0.5), 0.0)
     pal_ex = excess_on_grid(curve(model.palliative.survival), bg,
-                            np.broadcast_to(np.maximum(pal_tau, 0.0), (D, pal_tau.size)))
+                            np.broadcast_to(pal_tau, (D, pal_tau.size)), pal_tau)
     pal_exits = pal_ex[:, :-1] - pal_ex[:, 1:]
     clip = np.zeros((D, S, L))
     totals: list[dict[str, dict[str, np.ndarray]]] = []
@@ -214,25 +214,29 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     for line_no, (reg, ls) in enumerate(zip(regs, lines, strict=True)):
         prof = tox[reg.name]
         cart = reg.car_t
-        off = ls.pf - ls.on
         terms += [("drugs" if line_no == 0 else "subsequent_drugs", "rate", ones, ls.drug),
                   ("administration", "rate", ps[reg.admin_cost] * MONTHS_PER_YEAR, ls.on),
                   ("administration", "flow", ps[reg.start_cost], ls.entries),
                   ("monitoring", "rate", ps[reg.monitoring_cost] * MONTHS_PER_YEAR, ls.pf),
                   ("toxicity", "flow", prof.cost, ls.treat)]
         u = ps[reg.utility][:, None]
-        line_q = u * ls.on + (u + gain) * off
+        if ls.on is ls.pf:  # treated to progression: never treatment-free
+            line_q = u * ls.pf
+        else:
+            off = ls.pf - ls.on
+            line_q = u * ls.on + (u + gain) * off
+            tf = tf + dsum(off, w.out)
+            tf0 = tf0 + dsum(off, w.undiscounted)
+        alive += ls.pf
         if cart is not None:
             terms += [("car_t", "flow", ps[cart.apheresis_cost], ls.entries),
                       ("car_t", "flow", ps[cart.product_price] + ps[cart.infusion_cost],
                        ls.treat),
                       ("car_t", "rate", ps[cart.bridging_cost] * MONTHS_PER_YEAR, ls.bridge)]
-            line_q = line_q + ps[cart.bridging_utility][:, None] * ls.bridge
-        alive = alive + ls.pf + ls.bridge
-        q_rate = q_rate + line_q
+            line_q += ps[cart.bridging_utility][:, None] * ls.bridge
+            alive += ls.bridge
+        q_rate += line_q
         ae_loss = ae_loss + prof.qaly_loss * dsum(ls.treat, w.out_event)
-        tf = tf + dsum(off, w.out)
-        tf0 = tf0 + dsum(off, w.undiscounted)
         on_tx = on_tx + dsum(ls.on, w.out)
         clinical[f"started {model.settings.line_label(line_no)}"] = dsum(ls.entries, w.count)
         n_treated = dsum(ls.treat, w.count)
@@ -257,16 +261,17 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     costs["terminal_care"] = dsum(terminal, w.death_event)
     q_rate = q_rate * age_factor
     first = lines[0]
+    first_pf = first.pf if regs[0].car_t is None else first.pf + first.bridge
     effects = {
         "ly": dsum(alive, w.out),
         "qaly": dsum(q_rate, w.out) - ae_loss,
         "evlyg": zero,  # filled across strategies by _add_evlyg
-        "pf_years": dsum(first.pf + first.bridge, w.out),
+        "pf_years": dsum(first_pf, w.out),
         "tf_years": tf, "on_tx_years": on_tx,
         "palliative_years": dsum(palliative, w.out),
     }
     clinical = {"life_expectancy": dsum(alive, w.undiscounted),
-                "pf_years_undiscounted": dsum(first.pf + first.bridge, w.undiscounted),
+                "pf_years_undiscounted": dsum(first_pf, w.undiscounted),
                 "tf_years_undiscounted": tf0, **clinical}
     out = {"costs": costs, "effects": effects, "clinical": clinical,
            "_series": (alive, q_rate, ae_loss, ps[regs[0].utility])}

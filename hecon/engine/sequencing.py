@@ -16,9 +16,11 @@ Timing. t_k = kΔ. The first line starts at t_0; later lines and palliative care
 cycle, on average at its midpoint, so their kernels are evaluated at (m + ½)Δ after entry. Flows
 are indexed by the cycle in which they happen (index 0: at t = 0).
 
-Background mortality. Kernels hold *excess* survival (relative to general-population survival
-from the cohort's start age, floored so that the excess hazard is ≥ 0). With the same background
-hazard applying to everyone alive, the all-cause model is the excess model times the background
+Background mortality. Kernels hold *excess* survival: relative to general-population survival
+from the cohort's start age over the same time since the line started (so a curve that starts
+at a CAR T infusion is compared with the background over the same calendar interval, not one
+shifted by the wait), floored so that the excess hazard is ≥ 0. With the same background hazard
+applying to everyone alive, the all-cause model is the excess model times the background
 survival at calendar time — an exact factorization (applied by the caller), so no curve's hazard
 falls below the background.
 """
@@ -39,11 +41,11 @@ def kernel_times(n_cycles: int, cycle_years: float, offset: float) -> np.ndarray
     return (np.arange(-1, n_cycles + 1) + offset) * cycle_years
 
 
-def excess_on_grid(curve: Distribution, bg0: Distribution, sigma: np.ndarray) -> np.ndarray:
-    """Excess survival of ``curve`` at times ``sigma`` (D, M), elementwise per draw; the
-    background is evaluated once when every draw shares the same times."""
-    sig_bg = sigma[:1] if (sigma == sigma[:1]).all() else sigma
-    return np.exp(-excess_cumhazard(curve._cumhazard(sigma, 1), bg0._cumhazard(sig_bg, 1)))
+def excess_on_grid(curve: Distribution, bg0: Distribution, sigma: np.ndarray,
+                   tau: np.ndarray) -> np.ndarray:
+    """Excess survival of ``curve`` at its own times ``sigma`` (D, M) over the background at the
+    matching times ``tau`` (M,) since the line started (the same for every draw)."""
+    return np.exp(-excess_cumhazard(curve._cumhazard(sigma, 1), bg0._cumhazard(tau[None, :], 1)))
 
 
 @dataclass
@@ -93,7 +95,8 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
     same_wait = bool((w == w[0]).all())
     sigma = np.maximum(tau[None, :] - (w[:1] if same_wait else w), 0.0)  # since treatment
     treated = (1.0 - p_no) * (1.0 - x)
-    s_pfs = excess_on_grid(pfs, bg0, sigma)
+    since_start = np.maximum(tau, 0.0)
+    s_pfs = excess_on_grid(pfs, bg0, sigma, since_start)
     pf = treated * s_pfs
     pf[:, : short + 1] *= started
     clipped = np.zeros(n_draws)
@@ -101,7 +104,7 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
     if one_time:
         on = np.zeros_like(pf[:, 1:])
     elif ttd is not None:
-        s_ttd = treated * excess_on_grid(ttd, bg0, sigma)
+        s_ttd = treated * excess_on_grid(ttd, bg0, sigma, since_start)
         s_ttd[:, : short + 1] *= started
         clipped = np.max(s_ttd - pf, axis=1, initial=0.0)
         on = np.minimum(s_ttd, pf)[:, 1:]
@@ -144,48 +147,49 @@ class Convolver:
         if not kernel.any():  # e.g. no CAR T pathway: nothing waits or drops out
             return np.zeros(np.broadcast_shapes(self.flow.shape, kernel.shape[:-1] + (1,)))
         if kernel.shape[-1] <= 32:  # short kernels: direct sum of shifted copies is cheaper
+            if (kernel[..., :1] == 1.0).all() and not kernel[..., 1:].any():
+                return self.flow  # treatment starts on entry
             out = self.flow * kernel[..., :1]
             for j in range(1, kernel.shape[-1]):
-                out[..., j:] += self.flow[..., :-j] * kernel[..., j:j + 1]
+                if kernel[..., j].any():
+                    out[..., j:] += self.flow[..., :-j] * kernel[..., j:j + 1]
             return out
         if self._flow_f is None:
             self._flow_f = rfft(self.flow, self.n, axis=-1)
         key = (id(kernel), self.n)
         if key not in self.spectra:
             self.spectra[key] = (kernel, rfft(kernel, self.n, axis=-1))
-        out = irfft(_cmul(self._flow_f, self.spectra[key][1]), self.n, axis=-1)
+        out = irfft(self._flow_f * self.spectra[key][1], self.n, axis=-1)
         return out[..., : self.size]
 
 
-def _cmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a·b for complex arrays in separate real operations. numpy's complex multiply may round
-    differently in its vector body and its tail, which would make a draw's result depend on how
-    many draws share the array; this keeps PSA chunks bit-identical."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=complex)
-    out.real = a.real * b.real - a.imag * b.imag
-    out.imag = a.real * b.imag + a.imag * b.real
-    return out
-
-
 def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray, first: bool,
-             spectra: dict | None = None) -> tuple[LineSeries, np.ndarray, np.ndarray]:
-    """Push the entry ``flow`` (D, T+1) through one line: its series, and the flows of
-    progressions and deaths out of it. The first line's entry is a unit mass at t = 0, so its
-    series are the kernels themselves. ``drug`` is either a rate per year on treatment (D, 1)
-    or, for a schedule that changes with time on treatment, a kernel (D, T+1)."""
+             spectra: dict | None = None) -> tuple[LineSeries, np.ndarray]:
+    """Push the entry ``flow`` (D, T+1) through one line: its series, and the flow of
+    progressions out of it. The first line's entry is a unit mass at t = 0, so its series are
+    the kernels themselves. ``drug`` is either a rate per year on treatment (D, 1) or, for a
+    schedule that changes with time on treatment, a kernel (D, T+1). Terms whose kernel is zero
+    (no CAR T pathway, no excess death at treatment) are skipped, not added as zeros."""
     T1 = flow.shape[-1]
     conv = (lambda kern: _pad(kern, T1)) if first else Convolver(flow, spectra)
     exits = conv(k.exits)
-    dropout = conv(k.dropout)
     treat = conv(k.treat)
-    progress = (1.0 - k.death_share) * exits + (1.0 - k.p_death_dropout) * dropout
-    deaths = k.death_share * exits + k.p_death_dropout * dropout + k.excess_death * treat
+    progress = (1.0 - k.death_share) * exits
+    left = exits  # progressions and deaths
+    if k.dropout.any():
+        dropout = conv(k.dropout)
+        progress += (1.0 - k.p_death_dropout) * dropout
+        left = left + dropout
+    if k.excess_death.any():
+        left = left + k.excess_death * treat
     bridge = conv(k.bridge)
     if first:
         pf = k.pf
     else:  # still in the line = entered − left (no convolution needed)
-        alive = np.cumsum(flow - progress - deaths, axis=-1)
-        pf = np.maximum(alive - bridge, 0.0)
+        pf = np.cumsum(flow - left, axis=-1)
+        if k.bridge.any():
+            pf -= bridge
+        np.maximum(pf, 0.0, out=pf)
     if k.on is None:
         on = pf
     elif k.on.any():
@@ -193,7 +197,7 @@ def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray, first: bool,
     else:
         on = np.zeros_like(pf)
     drug = drug * on if drug.shape[-1] == 1 else np.maximum(conv(drug), 0.0)
-    return LineSeries(flow, treat, bridge, pf, on, drug), np.maximum(progress, 0.0), deaths
+    return LineSeries(flow, treat, bridge, pf, on, drug), np.maximum(progress, 0.0, out=progress)
 
 
 def _pad(kernel: np.ndarray, size: int) -> np.ndarray:
@@ -228,7 +232,7 @@ def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
     for line, (k, drug) in enumerate(zip(kernels, drugs, strict=True)):
         prefix = tuple(keys[: line + 1])
         if prefix not in cache:
-            cache[prefix] = run_line(flow, k, drug, line == 0, spectra)[:2]
+            cache[prefix] = run_line(flow, k, drug, line == 0, spectra)
         series, progress = cache[prefix]
         out.append(series)
         go_on = p_next[line][:, None] if line < len(kernels) - 1 else 0.0

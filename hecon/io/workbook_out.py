@@ -298,8 +298,9 @@ def methods_text(res: Results, scenario: str | None = None) -> list[str]:
         "and toxicities are counted for infused patients only.",
         "General-population mortality (US period life table shipped in inputs/) is a floor on "
         "every hazard: curves are converted to excess survival relative to background survival "
-        "from the cohort's starting age, and the model is multiplied by background survival at "
-        "attained age.",
+        "from the cohort's starting age over the same time since the line started (a CAR T "
+        "curve that starts at infusion is compared over the same calendar interval), and the "
+        "model is multiplied by background survival at attained age.",
         f"Costs ({st.currency}, price year {st.price_year}) and outcomes are discounted at "
         f"{st.discount_costs:.1%} and {st.discount_outcomes:.1%} per year in continuous time; "
         f"within-cycle correction: {st.half_cycle}. Perspective: {st.perspective}.",
