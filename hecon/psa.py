@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .evaluate import evaluate
+from .memory import keep_freed_memory
 from .model import Model, ParameterSet
 from .sampling import DirichletGroup, Group, MvnGroup, sample
 
@@ -128,7 +129,8 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
                client=None, done=None) -> dict[int, dict[str, np.ndarray]]:
     """``fn(shared, seeds[a:b], a)`` for each span (a, b) of seed blocks, keyed by ``a``: on a
     Dask ``client`` (``shared`` scattered once), else in a pool of ``threads`` threads (default:
-    one per available core). ``done(a, b)`` is called as each span finishes."""
+    one per available core; glibc is then asked to keep freed memory for reuse, see
+    :mod:`hecon.memory`). ``done(a, b)`` is called as each span finishes."""
     if client is not None:
         from dask.distributed import as_completed as dask_completed
 
@@ -140,6 +142,7 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
         threads = available_cores() if threads is None else int(threads)
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        keep_freed_memory()
         pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
         futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
         completed = as_completed(futures)
