@@ -126,9 +126,8 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
         return curve_cache[name]
 
     pal_tau = np.maximum(kernel_times(n_cycles, dt, 0.5), 0.0)
-    pal_ex = excess_on_grid(curve(model.palliative.survival), bg,
-                            np.broadcast_to(pal_tau, (D, pal_tau.size)), pal_tau)
-    pal_exits = pal_ex[:, :-1] - pal_ex[:, 1:]
+    pal_surv = excess_on_grid(curve(model.palliative.survival), bg,
+                              np.broadcast_to(pal_tau, (D, pal_tau.size)), pal_tau)[:, 1:]
     clip = np.zeros((D, S, L))
     totals: list[dict[str, dict[str, np.ndarray]]] = []
     series_by_strategy = []
@@ -165,7 +164,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
             regs.append(reg)
         p_next = [ps[line.p_next] for line in strat.lines]
         keys = [(line.regimen, line.p_next) for line in strat.lines]
-        lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_exits, keys, line_cache,
+        lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_surv, keys, line_cache,
                                             spectra)
         series_by_strategy.append((lines, palliative))
         totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor,

@@ -16,9 +16,8 @@ def one_line_closed_form_os(t, lam1, lam2, d):
                                                                  - np.exp(-lam2 * t))
 
 
-def pal_exits(dist, n, dt):
-    s = dist.survival(np.maximum(kernel_times(n, dt, 0.5), 0.0))[None]
-    return s[:, :-1] - s[:, 1:]
+def pal_survival(dist, n, dt):
+    return dist.survival(np.maximum(kernel_times(n, dt, 0.5), 0.0))[None, 1:]
 
 
 def alive_of(lines, palliative):
@@ -30,7 +29,7 @@ def test_one_line_without_attrition_equals_psm():
     k, clipped = line_kernels(kernel_times(n, dt, 0.0), 1, pfs=Exponential(lam1), bg0=NO_BG,
                               death_share=d)
     lines, _, pal = run_strategy([k], [np.zeros((1, 1))], [np.zeros(1)],
-                                 pal_exits(Exponential(lam2), n, dt))
+                                 pal_survival(Exponential(lam2), n, dt))
     t = np.arange(n + 1) * dt
     np.testing.assert_allclose(lines[0].pf[0], np.exp(-lam1 * t), rtol=1e-12)
     os_exact = one_line_closed_form_os(t, lam1, lam2, d)
@@ -87,7 +86,7 @@ def test_fft_convolution_equals_explicit_loop():
     pal = Exponential(2.0).survival(np.maximum(later, 0.0))
     lines, _, palliative = run_strategy(kernels, [np.zeros((1, 1))] * 3,
                                         [np.array([p]) for p in p_next],
-                                        (pal[:-1] - pal[1:])[None])
+                                        pal[None, 1:])
     np.testing.assert_allclose(alive_of(lines, palliative)[0],
                                brute_force(kernels, p_next, pal), atol=1e-12)
 
@@ -103,7 +102,7 @@ def test_car_t_pathway_accounting():
     np.testing.assert_allclose(k.bridge[0, :6], 1 - 0.15 * np.arange(6) / 6, atol=1e-12)
     assert k.bridge[0, 6] == 0.0  # infused at the end of the wait
     assert (k.on == 0).all()  # one-time therapy: no time on treatment after infusion
-    lines, _, _ = run_strategy([k], [np.zeros((2, 1))], [np.zeros(2)], np.zeros((2, n + 1)))
+    lines, _, _ = run_strategy([k], [np.zeros((2, 1))], [np.zeros(2)], np.ones((2, n + 1)))
     ls = lines[0]
     # mass is conserved: waiting + progression-free + everyone who left = 1
     d = k.death_share

@@ -208,14 +208,15 @@ def _pad(kernel: np.ndarray, size: int) -> np.ndarray:
 
 
 def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
-                 p_next: list[np.ndarray], palliative_exits: np.ndarray,
+                 p_next: list[np.ndarray], palliative_survival: np.ndarray,
                  keys: list | None = None, cache: dict | None = None,
                  spectra: dict | None = None,
                  ) -> tuple[list[LineSeries], np.ndarray, np.ndarray]:
     """Run one strategy's lines in order; returns each line's series, the flow into palliative
     care and palliative occupancy (excess world, (D, T+1)). ``p_next[l]`` (D,) is the chance
     that a patient progressing on line l starts line l + 1 (ignored for the last line);
-    ``palliative_exits`` (D, T+1) are deaths per cycle after the start of palliative care;
+    ``palliative_survival`` (D, T+1) is the share still alive m cycles (at (m + ½)Δ) after
+    starting palliative care;
     ``drugs[l]`` is the drug-cost argument of :func:`run_line`.
 
     Strategies often share their first lines (standard of care before a later CAR T): with
@@ -238,6 +239,5 @@ def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
         go_on = p_next[line][:, None] if line < len(kernels) - 1 else 0.0
         to_palliative = to_palliative + (1.0 - go_on) * progress
         flow = go_on * progress
-    died = Convolver(to_palliative, spectra)(palliative_exits)
-    palliative = np.maximum(np.cumsum(to_palliative - died, axis=-1), 0.0)
+    palliative = np.maximum(Convolver(to_palliative, spectra)(palliative_survival), 0.0)
     return out, to_palliative, palliative
