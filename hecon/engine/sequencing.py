@@ -45,7 +45,8 @@ def excess_on_grid(curve: Distribution, bg0: Distribution, sigma: np.ndarray,
                    tau: np.ndarray) -> np.ndarray:
     """Excess survival of ``curve`` at its own times ``sigma`` (D, M) over the background at the
     matching times ``tau`` (M,) since the line started (the same for every draw)."""
-    return np.exp(-excess_cumhazard(curve._cumhazard(sigma, 1), bg0._cumhazard(tau[None, :], 1)))
+    h = excess_cumhazard(curve._cumhazard(sigma, 1), bg0._cumhazard(tau[None, :], 1))
+    return np.exp(np.negative(h, out=h), out=h)
 
 
 @dataclass
@@ -151,8 +152,11 @@ class Convolver:
                 return self.flow  # treatment starts on entry
             out = self.flow * kernel[..., :1]
             for j in range(1, kernel.shape[-1]):
-                if kernel[..., j].any():
-                    out[..., j:] += self.flow[..., :-j] * kernel[..., j:j + 1]
+                rows = np.flatnonzero(kernel[:, j])  # the draws whose tap j is not zero
+                if rows.size == kernel.shape[0]:
+                    out[:, j:] += self.flow[:, :-j] * kernel[:, j:j + 1]
+                elif rows.size:
+                    out[rows, j:] += self.flow[rows, :-j] * kernel[rows, j:j + 1]
             return out
         if self._flow_f is None:
             self._flow_f = rfft(self.flow, self.n, axis=-1)

@@ -95,9 +95,13 @@ def excess_cumhazard(h_curve: np.ndarray, h_background: np.ndarray) -> np.ndarra
     exp(−H_excess) · S_bg never has a hazard below the background's."""
     with np.errstate(invalid="ignore"):
         step = np.diff(h_curve, axis=-1) - np.diff(h_background, axis=-1)
-    step = np.where(np.isnan(step), np.inf, np.maximum(step, 0.0))
-    start = np.broadcast_to(h_curve[..., :1] - h_background[..., :1], step.shape[:-1] + (1,))
-    return np.concatenate([start, start + np.cumsum(step, axis=-1)], axis=-1)
+        np.maximum(step, 0.0, out=step)
+    step[np.isnan(step)] = np.inf  # ∞ − ∞: the curve has already reached 0
+    out = np.empty(step.shape[:-1] + (step.shape[-1] + 1,))
+    out[..., :1] = h_curve[..., :1] - h_background[..., :1]
+    np.cumsum(step, axis=-1, out=out[..., 1:])
+    out[..., 1:] += out[..., :1]
+    return out
 
 
 def excess_survival(s_curve: np.ndarray, s_background: np.ndarray) -> np.ndarray:
