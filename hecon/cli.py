@@ -136,7 +136,7 @@ def _client(args: argparse.Namespace):
 
 
 def _cmd_psa(args: argparse.Namespace) -> int:
-    from .psa import psa
+    from .psa import available_cores, psa
 
     workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
     model = load_workbook(workbook, scenario=args.scenario)
@@ -171,7 +171,9 @@ def _cmd_psa(args: argparse.Namespace) -> int:
     save_workbook(wb, out, force=args.force)
     figures = _psa_figures(draws, grid, out, args.force)
     print(_psa_table(draws))
-    print(f"\n{args.draws:,} draws in {elapsed:.1f} s; draws: {nc}; workbook: {out}")
+    where = ("on the Dask cluster" if client is not None
+             else f"on {args.threads or available_cores()} thread(s)")
+    print(f"\n{args.draws:,} draws in {elapsed:.1f} s {where}; draws: {nc}; workbook: {out}")
     print("figures: " + ", ".join(str(p) for p in figures if p.suffix == ".png"))
     return 0
 

@@ -17,9 +17,10 @@ def template(tmp_path):
 
 def test_psa_writes_draws_workbook_and_figures(template, tmp_path, capsys):
     out = tmp_path / "r" / "psa.xlsx"
-    assert main(["psa", str(template), "--draws", "200", "--seed", "4", "-o", str(out)]) == 0
+    assert main(["psa", str(template), "--draws", "200", "--seed", "4", "--threads", "1",
+                 "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "P(CE) at 100,000" in text and "200 draws" in text
+    assert "P(CE) at 100,000" in text and "200 draws" in text and "on 1 thread(s)" in text
     assert out.exists() and out.with_suffix(".nc").exists()
     sheets = openpyxl.load_workbook(out, read_only=True).sheetnames
     assert {"Summary", "PSA summary", "CE plane", "CEAC", "EVPI"} <= set(sheets)
@@ -28,10 +29,10 @@ def test_psa_writes_draws_workbook_and_figures(template, tmp_path, capsys):
     assert main(["psa", str(template), "--draws", "200", "-o", str(out)]) == 2  # no clobber
 
 
-def test_psa_on_a_local_dask_cluster(template, tmp_path):
+def test_psa_on_a_local_dask_cluster(template, tmp_path, capsys):
     out = tmp_path / "dask.xlsx"
     assert main(["psa", str(template), "--draws", "200", "--workers", "2", "-o", str(out)]) == 0
-    assert out.exists()
+    assert out.exists() and "on the Dask cluster" in capsys.readouterr().out
 
 
 def test_dsa_tornado_scenarios_and_threshold(template, tmp_path, capsys):
