@@ -438,8 +438,8 @@ def render(results: dict, ex: dict, available: dict, versions: dict, probes: lis
         "errors against the exact continuous-time values.",
         "",
         "Methods: hecon `PartitionedSurvivalModel` (trapezoid weights with continuous "
-        "discounting at the cycle midpoints; PSA in blocks of 100 draws, one process); pyheor "
-        "`PSMModel` (its default `life-table` occupancy, each cycle discounted at its start "
+        "discounting at the cycle midpoints; PSA in blocks of 100 draws, a thread per core); "
+        "pyheor `PSMModel` (its default `life-table` occupancy, each cycle discounted at its start "
         "with the per-cycle rate from `rescale_discount_rate`; PSA one draw at a time); "
         "heormodel has no partitioned survival model, so it runs its cohort `MarkovModel` with "
         "time-dependent PF→PD, PF→dead and PD→dead probabilities from the curves that "

@@ -1,6 +1,6 @@
 """PSA speed of the default model against a plain numpy kernel of the same size.
 
-    python benchmarks/psa.py [--draws 1000 10000] [--repeats 3]
+    python benchmarks/psa.py [--draws 1000 10000] [--repeats 3] [--out benchmarks/psa_results.md]
 
 Each measurement runs in a fresh subprocess so that its peak memory (max RSS) is its own. hecon
 runs once on one thread (compared with the kernel, which is single-threaded too) and once on
@@ -8,17 +8,22 @@ every available core (the default: chunks run side by side in a thread pool). Th
 per draw, strategy and line: evaluate a Weibull survival curve on the cycle grid, FFT-convolve
 the line's entries with its exits, pass the progression flow to the next line, discount and
 sum — the structure the model shares, without its costs, utilities, toxicity, background
-mortality, CAR T pathway or evLYG. Not a test: it prints a table.
+mortality, CAR T pathway or evLYG. Not a test: it prints a markdown table and writes it to
+``--out`` (``tools/readme_results.py`` copies it into the README).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
-import time
+from pathlib import Path
+
+import numpy as np
 
 CHILD = r"""
 import json, resource, sys, time
@@ -84,27 +89,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("psa_results.md"),
+                        help="markdown table to write (default: benchmarks/psa_results.md)")
     args = parser.parse_args()
     from hecon.examples import cilta_cel_sequencing
     from hecon.psa import available_cores
 
     st = cilta_cel_sequencing().settings
     cores = available_cores()
-    print(f"default model: 4 strategies, {st.n_cycles} weekly cycles ({st.horizon:g} years); "
-          f"median of {args.repeats}; ratio = hecon on 1 thread / kernel")
     det = measure("deterministic", 1, 1)
-    print(f"deterministic run (median of 5): {det['seconds'] * 1000:.1f} ms")
-    print(f"{'draws':>7} {'hecon 1 thread s':>17} {'kernel s':>9} {'ratio':>6} "
-          f"{f'hecon {cores} threads s':>18} {'hecon MiB':>10} {'kernel MiB':>11}")
+    lines = [f"Default model (`inputs/cilta_cel_mm.xlsx`): 4 strategies × {st.n_cycles:,} weekly "
+             f"cycles ({st.horizon:g} years); deterministic run {det['seconds'] * 1000:.0f} ms "
+             f"(median of 5). PSA wall time, median of {args.repeats} fresh processes; the "
+             "kernel is the plain numpy structure the model shares (see the script); ratio = "
+             "hecon on one thread / kernel.", "",
+             f"| draws | hecon, 1 thread (s) | numpy kernel (s) | ratio | hecon, {cores} threads "
+             "(s) | peak memory hecon / kernel (MiB) |", "|---|---|---|---|---|---|"]
+    print(lines[0])
     for draws in args.draws:
-        started = time.perf_counter()
         h = measure("hecon", draws, args.repeats)
         k = measure("kernel", draws, args.repeats)
         ht = measure("hecon", draws, args.repeats, cores)
-        print(f"{draws:>7,} {h['seconds']:>17.2f} {k['seconds']:>9.2f} "
-              f"{h['seconds'] / k['seconds']:>6.2f} {ht['seconds']:>18.2f} "
-              f"{max(h['peak_mib'], ht['peak_mib']):>10.0f} {k['peak_mib']:>11.0f}"
-              f"   ({time.perf_counter() - started:.0f} s)")
+        lines.append(f"| {draws:,} | {h['seconds']:.2f} | {k['seconds']:.2f} | "
+                     f"{h['seconds'] / k['seconds']:.2f} | {ht['seconds']:.2f} | "
+                     f"{max(h['peak_mib'], ht['peak_mib']):.0f} / {k['peak_mib']:.0f} |")
+        print(lines[-1])
+    lines += ["", f"Environment: Python {platform.python_version()}, numpy {np.__version__}, "
+                  f"{platform.machine()}, {cores} cores, 1-minute load average "
+                  f"{os.getloadavg()[0]:.1f} at the end."]
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
