@@ -134,6 +134,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     kernel_cache: dict[tuple[str, bool], tuple] = {}  # a regimen's kernels as first/later line
     line_cache: dict = {}  # lines with the same history in several strategies run once
     spectra: dict = {}  # FFTs of kernels used by several strategies
+    line_totals = _Totals()  # discounted totals of those lines' series
 
     def kernels_of(reg: Regimen, first: bool):
         if (reg.name, first) not in kernel_cache:
@@ -168,7 +169,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
                                             spectra)
         series_by_strategy.append((lines, palliative))
         totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor,
-                                      keep_trace))
+                                      line_totals, keep_trace))
     _add_evlyg(totals, [tot.pop("_series") for tot in totals], w)
     ev = _stack(model, ps, totals)
     coords = {"draw": np.arange(D), "strategy": model.strategy_names}
@@ -192,9 +193,24 @@ def dsum(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.einsum("...k,k->...", x, w)
 
 
+class _Totals:
+    """:func:`dsum` of a series with a weight vector, computed once: strategies share the
+    series of their common lines (and a line may use one series for two roles), so the same
+    total is asked for many times. Holds the arrays it has seen, so their ids stay unique."""
+
+    def __init__(self):
+        self._memo: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, series: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        key = (id(series), id(weight))
+        if key not in self._memo:
+            self._memo[key] = (series, weight, dsum(series, weight))
+        return self._memo[key][2]
+
+
 def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: list[LineSeries],
                     palliative: np.ndarray, tox, w: _Weights, age_factor: np.ndarray,
-                    with_cost_series: bool = False) -> dict:
+                    total: _Totals, with_cost_series: bool = False) -> dict:
     """Totals of one strategy (arrays (D,)): costs by category, effects, clinical counts; and
     the all-cause alive and QALY-rate series that evLYG compares across strategies."""
     D = ps.n_draws
@@ -235,10 +251,10 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
             line_q += ps[cart.bridging_utility][:, None] * ls.bridge
             alive += ls.bridge
         q_rate += line_q
-        ae_loss = ae_loss + prof.qaly_loss * dsum(ls.treat, w.out_event)
-        on_tx = on_tx + dsum(ls.on, w.out)
-        clinical[f"started {model.settings.line_label(line_no)}"] = dsum(ls.entries, w.count)
-        n_treated = dsum(ls.treat, w.count)
+        ae_loss = ae_loss + prof.qaly_loss * total(ls.treat, w.out_event)
+        on_tx = on_tx + total(ls.on, w.out)
+        clinical[f"started {model.settings.line_label(line_no)}"] = total(ls.entries, w.count)
+        n_treated = total(ls.treat, w.count)
         if cart is not None:
             clinical["infused CAR T"] = clinical.get("infused CAR T", zero) + n_treated
         for label, r in prof.events.items():
@@ -251,12 +267,8 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     terminal = ps[model.terminal_care_cost][:, None] * deaths  # all-cause already
     costs = dict.fromkeys(COST_CATEGORIES, zero)
     weight = {"rate": w.cost, "flow": w.cost_event}
-    totals: dict[tuple[int, str], np.ndarray] = {}  # a series' discounted total, summed once
     for cat, kind, coef, series in terms:
-        key = (id(series), kind)
-        if key not in totals:
-            totals[key] = dsum(series, weight[kind])
-        costs[cat] = costs[cat] + coef * totals[key]
+        costs[cat] = costs[cat] + coef * total(series, weight[kind])
     costs["terminal_care"] = dsum(terminal, w.death_event)
     q_rate = q_rate * age_factor
     first = lines[0]
