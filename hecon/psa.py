@@ -102,9 +102,10 @@ def psa(model: Model, draws: int, seed: int | None = None, client=None,
 
     ``seed`` defaults to the model's Settings seed; ``client`` is a ``dask.distributed.Client``
     to run chunks on (else in this process, on ``threads`` threads, default one per available
-    core: numpy and the FFTs release the GIL, so chunks run side by side); ``chunk_size`` (a
-    multiple of :data:`BLOCK`) defaults to what fits the memory budget; ``progress`` shows a
-    bar (default: on a terminal).
+    core: numpy and the FFTs release the GIL, so chunks run side by side; each thread holds one
+    chunk's working set, ~200 MiB for the default model); ``chunk_size`` (a multiple of
+    :data:`BLOCK`) defaults to what fits the memory budget; ``progress`` shows a bar (default:
+    on a terminal).
     """
     draws = int(draws)
     if draws < 1:
