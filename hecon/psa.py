@@ -1,10 +1,12 @@
 """Probabilistic sensitivity analysis in batches: sampled parameter sets run through the same
-engine as the deterministic model, chunked over draws, optionally on a Dask cluster.
+engine as the deterministic model, chunked over draws, run side by side on threads (one per
+core) or on a Dask cluster.
 
 Reproducibility. Draws are sampled in fixed blocks of :data:`BLOCK` draws, block ``b`` from the
 ``b``-th child of ``SeedSequence(seed).spawn``; a chunk is a run of whole blocks. Every number
 is computed per draw without reductions across draws, so results are bit-identical whatever the
-chunk size (a multiple of ``BLOCK``) and wherever the chunks run. Draw 0 is the base case.
+chunk size (a multiple of ``BLOCK``) and wherever the chunks run (any number of threads or
+workers). Draw 0 is the base case.
 """
 
 from __future__ import annotations
