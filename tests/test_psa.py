@@ -1,6 +1,10 @@
 """Batch PSA: degenerate draws, convergence to the deterministic result, bit-identical chunks
 and Dask workers, NetCDF round trip, and the value-of-information analyses."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -160,3 +164,15 @@ def test_mvlognormal_groups_stay_positive_with_the_requested_covariance():
     logs = np.log(x[1:])
     np.testing.assert_allclose(np.cov(logs.T), np.array(cov) / np.outer([a, b], [a, b]),
                                rtol=0.1)
+
+
+def test_row_totals_do_not_depend_on_the_blas_thread_count():
+    """OpenBLAS splits dot products longer than ~10,000 over its threads (e.g. daily cycles);
+    dsum must give the same bits with 1 and 2 BLAS threads, as Dask workers run with 1."""
+    code = ("import numpy as np; from hecon.evaluate import dsum; "
+            "rng = np.random.default_rng(0); x = rng.random((3, 30_001)); "
+            "print(dsum(x, rng.random(30_001)).tobytes().hex())")
+    out = {n: subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                             text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": str(n)}
+                             ).stdout for n in (1, 2)}
+    assert out[1] == out[2]
