@@ -84,6 +84,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     workbook = Path(args.workbook) if args.workbook else DEFAULT_WORKBOOK
     start = time.perf_counter()
     model = load_workbook(workbook, scenario=args.scenario)
+    _print_warnings(model)
     res = run(model)
     elapsed = time.perf_counter() - start
     out = Path(args.output) if args.output else _stamped(workbook, "results", args.scenario,
@@ -297,11 +298,24 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_warnings(model) -> None:
+    """What the reader accepted but an analyst should know (unused inputs, ranges, CVs)."""
+    for w in model.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     try:
         model = load_workbook(args.workbook)
     except InputError as err:
         print(err, file=sys.stderr)
+        return 2
+    _print_warnings(model)
+    from .checks import check_model
+
+    problems = check_model(model)
+    if problems:
+        print("\n".join(f"  - {p}" for p in problems), file=sys.stderr)
         return 2
     names = ", ".join(model.strategy_names)
     print(f"{args.workbook}: valid ({len(model.parameters)} parameters, {len(model.curves)} "

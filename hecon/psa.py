@@ -25,6 +25,7 @@ from .evaluate import evaluate
 from .memory import keep_freed_memory
 from .model import Model, ParameterSet
 from .sampling import DirichletGroup, Group, MvnGroup, sample
+from .units import draws_out_of_bounds
 
 BLOCK = 100  # draws per seed block (chunk sizes are whole blocks)
 MEMORY_BUDGET = 512 * 2**20  # bytes of engine arrays per chunk
@@ -68,9 +69,10 @@ def _log_scale(model: Model) -> tuple[dict, list[str]]:
     return params, logged
 
 
-def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: int,
-              ) -> dict[str, np.ndarray]:
-    """Sample and evaluate the blocks ``first_block, first_block + 1, ...`` (one seed each)."""
+def sample_blocks(model: Model, seeds: list[np.random.SeedSequence], first_block: int
+                  ) -> ParameterSet:
+    """Parameter draws of the blocks ``first_block, first_block + 1, ...`` (one seed each),
+    checked against the bounds of each parameter's kind (its unit)."""
     grp = groups(model)
     params, logged = _log_scale(model)
     blocks = [sample(params, BLOCK, seq, grp, include_base=(first_block + i == 0))
@@ -78,10 +80,20 @@ def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: in
     values = {name: np.concatenate([b[name] for b in blocks]) for name in model.parameters}
     for name in logged:
         values[name] = np.exp(values[name])
-    ev = evaluate(model, ParameterSet(values, BLOCK * len(seeds)))
+    problem = draws_out_of_bounds(model.parameters, values, first_block * BLOCK)
+    if problem:
+        raise ValueError(problem)
+    return ParameterSet.of(model, values, BLOCK * len(seeds))
+
+
+def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: int,
+              ) -> dict[str, np.ndarray]:
+    """Sample and evaluate the blocks ``first_block, first_block + 1, ...`` (one seed each)."""
+    ps = sample_blocks(model, seeds, first_block)
+    ev = evaluate(model, ps)
     return {"costs": ev.costs.to_numpy(), "effects": ev.effects.to_numpy(),
             "clinical": ev.clinical.to_numpy(), "clipped": ev.clipping.to_numpy(),
-            "parameters": np.column_stack([values[n] for n in model.parameters])}
+            "parameters": np.column_stack([ps[n] for n in model.parameters])}
 
 
 def chunk_spans(n_blocks: int, chunk_blocks: int) -> list[tuple[int, int]]:
