@@ -31,7 +31,7 @@ class Evaluation:
     """Arrays from one evaluation: ``costs`` (draw, strategy, category), ``effects`` (draw,
     strategy, measure), ``clinical`` (draw, strategy, item; undiscounted counts per patient),
     ``clipping`` (draw, strategy, line: largest TTD − PFS gap clipped) and optionally the trace
-    and the undiscounted cost per cycle."""
+    and the undiscounted cost per cycle and the all-cause flows starting each line."""
 
     costs: xr.DataArray
     effects: xr.DataArray
@@ -40,6 +40,9 @@ class Evaluation:
     trace: xr.DataArray | None = None
     #: undiscounted all-cause cost per cycle (draw, strategy, category, cycle), with the trace
     cost_series: xr.DataArray | None = None
+    #: all-cause share of the cohort starting each line in each cycle (draw, strategy, line,
+    #: cycle), with the trace; index 0 is t = 0, index k the cycle ending at t_k
+    entries: xr.DataArray | None = None
 
 
 def _grid_shape(model: Model) -> tuple[int, float]:
@@ -175,7 +178,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     coords = {"draw": np.arange(D), "strategy": model.strategy_names}
     clipping = xr.DataArray(clip, dims=("draw", "strategy", "line"),
                             coords={**coords, "line": np.arange(1, L + 1)})
-    trace = cost_series = None
+    trace = cost_series = entries = None
     if keep_trace:
         trace = _trace_array(model, series_by_strategy, w.background, coords, t)
         cost_series = xr.DataArray(
@@ -183,7 +186,15 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
             dims=("draw", "strategy", "category", "cycle"),
             coords={**coords, "category": list(COST_CATEGORIES), "cycle": np.arange(T1),
                     "years": ("cycle", t)})
-    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, trace, cost_series)
+        flows = np.zeros((D, S, L, T1))
+        for s, (lines, _) in enumerate(series_by_strategy):
+            for line, ls in enumerate(lines):
+                flows[:, s, line] = ls.entries * w.count
+        entries = xr.DataArray(flows, dims=("draw", "strategy", "line", "cycle"),
+                               coords={**coords, "line": np.arange(1, L + 1),
+                                       "cycle": np.arange(T1), "years": ("cycle", t)})
+    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, trace, cost_series,
+                      entries)
 
 
 _DOT_BLOCK = 8192  # OpenBLAS splits longer dot products over its threads

@@ -248,6 +248,13 @@ class Model:
             params[name] = replace(params[name], value=float(v))
         return replace(self, parameters=params)
 
+    def starting_at_line(self, line: int | str, age: float | None = None) -> Model:
+        """The per-treated sub-model starting at ``line`` of every strategy (see
+        :func:`hecon.per_treated.starting_at_line`)."""
+        from .per_treated import starting_at_line
+
+        return starting_at_line(self, line, age)
+
     def with_settings(self, **changes) -> Model:
         return replace(self, settings=replace(self.settings, **changes))
 
