@@ -114,6 +114,18 @@ class AdverseEvent:
 
 
 @dataclass(frozen=True)
+class PriceStep:
+    """A step of a cost parameter's price path: from model year ``from_year`` on, the
+    parameter's cost is multiplied by ``factor`` (until the next step; both may be parameter
+    names, so they take PSA and DSA)."""
+
+    parameter: str
+    from_year: Ref
+    factor: Ref
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Line:
     """A line of therapy in a strategy; ``p_next`` is the probability that a patient who
     progresses on it starts the next line (the rest receive palliative care)."""
@@ -237,6 +249,8 @@ class Model:
         default_factory=dict)
     #: health plans for budget impact (Budget sheet)
     budget: tuple[BudgetPlan, ...] = ()
+    #: price paths of cost parameters in model (calendar) time (Prices sheet)
+    prices: tuple[PriceStep, ...] = ()
 
     def with_values(self, **values: float) -> Model:
         """A copy with some parameters' base values replaced (for DSA, scenarios, thresholds)."""
