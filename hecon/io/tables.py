@@ -11,7 +11,7 @@ be valid, and all are reported together in one :class:`InputError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from ..model import (
 )
 from ..survival import FAMILIES, make_distribution
 from ..survival.adjust import years_per_unit
+from .prices import price_rows, read_prices
 
 #: sheet → columns, in order (the first row of each sheet holds these names)
 SHEETS: dict[str, tuple[str, ...]] = {
@@ -52,8 +53,12 @@ SHEETS: dict[str, tuple[str, ...]] = {
     "Scenarios": ("scenario", "target", "value", "note"),
     "Covariance": ("group", "parameter_1", "parameter_2", "value"),
     "Budget": ("plan", "item", "year", "strategy", "value", "source"),
+    "Prices": ("parameter", "from_year", "factor", "source"),  # hecon.io.prices
+    "Calibration": ("item", "strategy", "measure", "line", "time", "value", "weight",
+                    "parameter", "low", "high", "source"),  # hecon.io.calibration
 }
-OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance", "Budget")
+OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance", "Budget", "Prices",
+                   "Calibration")
 #: Budget sheet items: plan-level numbers, and market shares by year and strategy
 BUDGET_ITEMS = ("members", "incidence_per_100k", "share_reaching_line", "share_eligible",
                 "share_current", "share_new")
@@ -65,7 +70,8 @@ REQUIRED_COLUMNS = {
     "Strategies": ("strategy", "line", "regimen"),
     "Toxicity": ("regimen", "event", "incidence"), "Scenarios": ("scenario", "target", "value"),
     "Covariance": ("group", "parameter_1", "parameter_2", "value"),
-    "Budget": ("plan", "item", "value"),
+    "Budget": ("plan", "item", "value"), "Prices": ("parameter", "from_year", "factor"),
+    "Calibration": ("item",),
 }
 DISTRIBUTIONS = ("fixed", "beta", "gamma", "lognormal", "normal", "truncnormal", "uniform",
                  "triangular", "dirichlet", "mvnormal", "mvlognormal")
@@ -222,6 +228,7 @@ def model_to_tables(model: Model, setting_notes: dict[str, str] | None = None) -
         out["Covariance"] += [{"group": group, "parameter_1": a, "parameter_2": b,
                                "value": cov[i][j]} for i, a in enumerate(members)
                               for j, b in enumerate(members) if j >= i]
+    out["Prices"] = price_rows(model)
     return {sheet: [make_row(sheet, i, {k: v for k, v in row.items() if v is not None})
                     for i, row in enumerate(rows)] for sheet, rows in out.items()}
 
@@ -928,6 +935,7 @@ def tables_to_model(tables: Tables) -> Model:
                              st["palliative_utility"]),
                   adverse, st["terminal_care_cost"], st["tf_utility_gain"], scenarios=scenarios,
                   covariance=covariance, budget=budget)
+    model = replace(model, prices=read_prices(rd, tables.get("Prices", []), model))
     _check_landmarks(rd, model, tables.get("Regimens", []))
     _check_scenarios(rd, tables)
     if rd.problems:
