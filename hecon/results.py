@@ -114,6 +114,22 @@ class Results:
         years = self.evaluation.trace["years"].to_numpy()
         return values.copy() if times is None else interpolate(values, years, times)
 
+    def median(self, strategy: str, measure: str = "os", line: int | str | None = None
+               ) -> float:
+        """Median OS or PFS (years) of ``strategy`` as the model predicts it (from the start, or
+        of ``line``), interpolated linearly between cycles; inf if not reached."""
+        res = self if line is None or line_index(self.model.settings, line) == 0 \
+            else self._from_line(line)
+        values = res.survival(strategy, measure)
+        years = res.evaluation.trace["years"].to_numpy()
+        below = np.flatnonzero(values <= 0.5)
+        if below.size == 0:
+            return float("inf")
+        i = below[0]
+        if i == 0:
+            return 0.0
+        return float(np.interp(0.5, [values[i], values[i - 1]], [years[i], years[i - 1]]))
+
     def reached_line(self, strategy: str) -> pd.Series:
         """Share of the cohort that starts each line (all-cause; the first line is 1)."""
         labels = [self.model.settings.line_label(i)

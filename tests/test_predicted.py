@@ -127,3 +127,48 @@ def test_default_model_predictions_match_its_validation_figures(seed_model):
     years = trace["years"].to_numpy()
     assert res.survival(res.model.strategy_names[0], "os", [2.5])[0] == pytest.approx(
         np.interp(2.5, years, alive), rel=1e-12)
+
+
+# -- validation targets: kind = fit | validation, model-predicted quantities -------------------
+def test_validation_compares_model_predictions_and_reports_kind(seed_model, tmp_path):
+    from hecon.validation import applies_to, read_targets, validation_table
+
+    res = hecon.run(seed_model)
+    s = seed_model.strategy_names[0]
+    table = pd.DataFrame([
+        {"target": "OS 30 mo", "kind": "validation", "quantity": "model_os", "curve": "",
+         "strategy": s, "states": "", "line": "", "time_months": "30", "published": "0.6",
+         "unit": "share", "tolerance": "0.05", "tolerance_type": "absolute", "source": "x"},
+        {"target": "PFS 12 mo", "kind": "fit", "quantity": "model_pfs", "curve": "",
+         "strategy": s, "states": "", "line": "", "time_months": "12", "published": "0.5",
+         "unit": "share", "tolerance": "0.05", "tolerance_type": "absolute", "source": "x"},
+        {"target": "3L", "kind": "fit", "quantity": "line_start", "curve": "", "strategy": s,
+         "states": "", "line": "3L", "time_months": "", "published": "0.8", "unit": "share",
+         "tolerance": "0.05", "tolerance_type": "absolute", "source": "x"},
+        {"target": "median OS from 3L", "kind": "validation", "quantity": "model_os_median",
+         "curve": "", "strategy": s, "states": "", "line": "3L", "time_months": "",
+         "published": "12", "unit": "months", "tolerance": "0.1", "tolerance_type": "relative",
+         "source": "x"}])
+    out = validation_table(res, table)
+    assert list(out["kind"]) == ["validation", "fit", "fit", "validation"]
+    assert out["model"].tolist() == pytest.approx([
+        res.survival(s, "os", [2.5])[0], res.survival(s, "pfs", [1.0])[0],
+        res.reached_line(s)["3L"], 12 * res.median(s, "os", line=3)], rel=1e-12)
+    assert applies_to(seed_model, table)
+    assert not applies_to(seed_model.starting_at_line(4), table)  # no 3L in it
+    # a targets file written before kinds ('kind' named the quantity) reads as validation rows
+    legacy = table.drop(columns="kind").rename(columns={"quantity": "kind"})
+    legacy.to_csv(tmp_path / "old.csv", index=False)
+    old = read_targets(tmp_path / "old.csv")
+    assert set(old["kind"]) == {"validation"} and list(old["quantity"]) == list(table["quantity"])
+    bad = table.assign(kind=["fit", "fitted", "fit", "fit"])
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match="unknown kind.*fitted"):
+        read_targets(tmp_path / "bad.csv")
+
+
+def test_median_is_the_exponential_median():
+    lam = 0.6
+    res = hecon.run(_no_background(one_line_model(pfs_rate=lam, death_share=1.0,
+                                                  cycle_days=WEEK)))
+    assert res.median("A", "os") == pytest.approx(np.log(2) / lam, rel=1e-4)
