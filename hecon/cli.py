@@ -43,8 +43,9 @@ def format_results(res: Results) -> str:
              "", "Incremental analysis (QALYs)",
              inc.to_string(float_format=lambda x: f"{x:,.3f}" if abs(x) < 1e3 else _money(x)),
              "", "Lines started, CAR T infusions, adverse events per 1,000 patients",
-             (1000 * clinical[[c for c in clinical.columns if c.startswith("started")]
-                              + ["infused CAR T"] + events]).T.to_string(float_format=_money)]
+             (1000 * clinical[[c for c in clinical.columns if c.startswith("started")
+                               or c == "infused CAR T"] + events]
+              ).T.to_string(float_format=_money)]
     if res.model.budget:
         plan = res.budget_plan()
         bim = res.budget_impact()

@@ -84,3 +84,45 @@ def test_factor_and_year_as_sampled_parameters_vectorized_over_draws():
     single = ParameterSet({n: v[2:] for n, v in values.items()}, 1)
     np.testing.assert_allclose(evaluate(model, single).costs.sel(category="drugs")[0],
                                costs[2], rtol=1e-12)
+
+
+def test_prices_sheet_round_trip_and_errors(tmp_path):
+    import openpyxl
+
+    from hecon.io.tables import InputError
+    from hecon.io.workbook_in import write_input_workbook
+
+    model = _two_lines()
+    params = {**model.parameters, "erosion": Parameter("erosion", 0.5, distribution="uniform",
+                                                       dist_params=(0.3, 0.7))}
+    model = _priced(replace(model, parameters=params, life_table=None),
+                    ("drug", 5.0, "erosion", "generic entry"), ("pal_cost", 0.0, 1.1))
+    path = write_input_workbook(model, tmp_path / "priced.xlsx")
+    back = hecon.load_workbook(path)
+    assert back.prices == model.prices
+    assert hecon.run(back).summary().equals(hecon.run(model).summary())
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Prices"]
+    ws["A3"], ws["B2"], ws["C3"] = "u", -1.0, "nope"
+    wb.save(path)
+    with pytest.raises(InputError) as err:
+        hecon.load_workbook(path)
+    text = str(err.value)
+    assert "Prices!B2: drug from_year: found -1.0; must be in [0, inf)" in text
+    assert "Prices!A3: price parameter: found 'u'; must be a parameter used as a cost" in text
+
+
+def test_cli_run_from_line(tmp_path, capsys):
+    from hecon.cli import main
+    from hecon.io.workbook_in import write_input_workbook
+
+    model = replace(_two_lines(), life_table=None)
+    path = write_input_workbook(model, tmp_path / "two.xlsx")
+    out = tmp_path / "from3.xlsx"
+    assert main(["run", str(path), "--from-line", "3", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "(from 3L)" in printed and out.exists()
+    sub = hecon.run(model.starting_at_line(3)).summary()
+    assert f"{sub.loc['A then B', 'qaly']:,.3f}" in printed
+    assert main(["run", str(path), "--from-line", "5", "-o", str(tmp_path / "x.xlsx")]) == 2
+    assert "have fewer lines" in capsys.readouterr().err

@@ -200,7 +200,8 @@ def _clinical(ws, res: Results) -> None:
         ("Progressed years in palliative care (discounted)", eff["palliative_years"], YEARS),
     ]
     rows += [(f"Share who {c}", clin[c], SHARE) for c in clin.columns if c.startswith("started")]
-    rows.append(("Share who receive CAR T (infused)", clin["infused CAR T"], SHARE))
+    if "infused CAR T" in clin:  # a model without CAR T has no infusions to report
+        rows.append(("Share who receive CAR T (infused)", clin["infused CAR T"], SHARE))
     rows += [(f"{c}: episodes per 1,000 patients", 1000 * clin[c], "#,##0.0")
              for c in clin.columns if "(" in c]
     header = ("Measure", *eff.index)
