@@ -172,3 +172,27 @@ def test_median_is_the_exponential_median():
     res = hecon.run(_no_background(one_line_model(pfs_rate=lam, death_share=1.0,
                                                   cycle_days=WEEK)))
     assert res.median("A", "os") == pytest.approx(np.log(2) / lam, rel=1e-4)
+
+
+def test_psa_predictions_per_draw():
+    model = _two_lines()
+    model = replace(model, parameters={**model.parameters, "pfs_rate": hecon.Parameter(
+        "pfs_rate", 0.6, distribution="gamma", dist_params=(0.1,))})
+    draws = hecon.psa(model, 150, seed=3, progress=False)
+    base = hecon.run(model)
+    os = draws.survival("A then B", "os", [1.0, 2.0])
+    assert os.shape == (150, 2)
+    np.testing.assert_allclose(os[0], base.survival("A then B", "os", [1.0, 2.0]), rtol=1e-12)
+    rate = draws.data["parameters"].sel(parameter="pfs_rate").to_numpy()
+    i = int(np.argmax(rate))  # the fastest progression: lowest PFS
+    pfs = draws.survival("A then B", "pfs", [1.0])[:, 0].to_numpy()
+    assert pfs[i] == pytest.approx(np.exp(-rate[i]), rel=1e-12) and pfs[i] == pfs.min()
+    reached = draws.reached_line("A then B")
+    assert list(reached["line"].to_numpy()) == ["2L", "3L"]
+    assert float(reached.sel(line="3L")[0]) == pytest.approx(base.reached_line("A then B")["3L"])
+    cost = draws.cumulative_cost("A then B", 2.0)
+    assert float(cost[0].sum()) == pytest.approx(base.cumulative_cost("A then B", 2.0)["total"],
+                                                 rel=1e-12)
+    by_line = draws.survival("A then B", "os", [1.0], line=3)
+    assert float(by_line[0, 0]) == pytest.approx(
+        base.survival("A then B", "os", [1.0], line=3)[0], rel=1e-12)
