@@ -76,9 +76,13 @@ def _blank(x) -> bool:
 
 
 def _label(row) -> str:
-    line = "" if _blank(row["line"]) else f" from line {row['line']}"
-    at = "" if row["measure"] == "reached_line" else f" at {float(row['time']):g} y"
-    return f"{row['strategy']}: {row['measure']}{line}{at}"
+    line = "" if _blank(row["line"]) else str(row["line"]).strip().upper()
+    if line.replace(".", "", 1).isdigit():
+        line = f"{int(float(line))}L"
+    if row["measure"] == "reached_line":
+        return f"{row['strategy']}: reached {line}"
+    since = f" from {line} start" if line else ""
+    return f"{row['strategy']}: {row['measure']}{since} at {float(row['time']):g} y"
 
 
 class _Predictor:
