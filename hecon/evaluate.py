@@ -211,23 +211,8 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     coords = {"draw": np.arange(D), "strategy": model.strategy_names}
     clipping = xr.DataArray(clip, dims=("draw", "strategy", "line"),
                             coords={**coords, "line": np.arange(1, L + 1)})
-    trace = cost_series = entries = None
-    if keep_trace:
-        trace = _trace_array(model, series_by_strategy, w.background, coords, t)
-        cost_series = xr.DataArray(
-            np.stack([tot["_cost_series"] for tot in totals], axis=1),
-            dims=("draw", "strategy", "category", "cycle"),
-            coords={**coords, "category": list(COST_CATEGORIES), "cycle": np.arange(T1),
-                    "years": ("cycle", t)})
-        flows = np.zeros((D, S, L, T1))
-        for s, (lines, _) in enumerate(series_by_strategy):
-            for line, ls in enumerate(lines):
-                flows[:, s, line] = ls.entries * w.count
-        entries = xr.DataArray(flows, dims=("draw", "strategy", "line", "cycle"),
-                               coords={**coords, "line": np.arange(1, L + 1),
-                                       "cycle": np.arange(T1), "years": ("cycle", t)})
-    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, trace, cost_series,
-                      entries)
+    kept = _kept_arrays(model, series_by_strategy, totals, w, coords, t) if keep_trace else ()
+    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, *kept)
 
 
 _DOT_BLOCK = 8192  # OpenBLAS splits longer dot products over its threads
@@ -282,19 +267,11 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     ae_loss = zero
     tf = on_tx = tf0 = zero
     clinical: dict[str, np.ndarray] = {}
-    ones = np.ones(D)
     for line_no, (reg, ls) in enumerate(zip(regs, lines, strict=True)):
         prof = tox[reg.name]
         cart = reg.car_t
-        drug_cat = "drugs" if line_no == 0 else "subsequent_drugs"
-        terms += [(drug_cat, "rate", ones, series, ref) for series, ref in
-                  (drug_terms[line_no] if drug_terms else [(ls.drug, None)])]
-        terms += _priced("administration", "rate", ls.on, paths, ps,
-                         [(reg.admin_cost, MONTHS_PER_YEAR)])
-        terms += _priced("administration", "flow", ls.entries, paths, ps, [(reg.start_cost, 1.0)])
-        terms += _priced("monitoring", "rate", ls.pf, paths, ps,
-                         [(reg.monitoring_cost, MONTHS_PER_YEAR)])
-        terms += _priced("toxicity", "flow", ls.treat, paths, ps, prof.cost_terms, prof.cost)
+        drugs = drug_terms[line_no] if drug_terms else [(ls.drug, None)]
+        terms += _line_cost_terms(reg, ls, line_no == 0, drugs, prof, ps, paths)
         u = ps[reg.utility][:, None]
         if ls.on is ls.pf:  # treated to progression: never treatment-free
             line_q = u * ls.pf
@@ -305,11 +282,6 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
             tf0 = tf0 + dsum(off, w.undiscounted)
         alive += ls.pf
         if cart is not None:
-            terms += _priced("car_t", "flow", ls.entries, paths, ps, [(cart.apheresis_cost, 1.0)])
-            terms += _priced("car_t", "flow", ls.treat, paths, ps,
-                             [(cart.product_price, 1.0), (cart.infusion_cost, 1.0)])
-            terms += _priced("car_t", "rate", ls.bridge, paths, ps,
-                             [(cart.bridging_cost, MONTHS_PER_YEAR)])
             line_q += ps[cart.bridging_utility][:, None] * ls.bridge
             alive += ls.bridge
         q_rate += line_q
@@ -346,12 +318,40 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     out = {"costs": costs, "effects": effects, "clinical": clinical,
            "_series": (alive, q_rate, ae_loss, ps[regs[0].utility])}
     if with_cost_series:
-        per_cat = {c: np.zeros(w.shape) for c in COST_CATEGORIES}
-        for cat, kind, coef, series, ref in terms:
-            amount = coef[:, None] * _per_cycle(series, kind, w)
-            per_cat[cat] += amount if ref is None else amount * paths[ref].cycle
-        out["_cost_series"] = np.stack([per_cat[c] for c in COST_CATEGORIES], axis=1)
+        out["_cost_series"] = _cost_series(terms, w, paths)
     return out
+
+
+def _line_cost_terms(reg: Regimen, ls: LineSeries, first: bool, drugs: list, prof, ps,
+                     paths: dict[str, PricePath]) -> list[tuple]:
+    """The cost terms of one line: drugs (``drugs``: series split by priced parameter),
+    administration, start, monitoring, adverse events and the CAR T pathway."""
+    ones = np.ones(ps.n_draws)
+    terms = [("drugs" if first else "subsequent_drugs", "rate", ones, series, ref)
+             for series, ref in drugs]
+    terms += _priced("administration", "rate", ls.on, paths, ps,
+                     [(reg.admin_cost, MONTHS_PER_YEAR)])
+    terms += _priced("administration", "flow", ls.entries, paths, ps, [(reg.start_cost, 1.0)])
+    terms += _priced("monitoring", "rate", ls.pf, paths, ps,
+                     [(reg.monitoring_cost, MONTHS_PER_YEAR)])
+    terms += _priced("toxicity", "flow", ls.treat, paths, ps, prof.cost_terms, prof.cost)
+    cart = reg.car_t
+    if cart is not None:
+        terms += _priced("car_t", "flow", ls.entries, paths, ps, [(cart.apheresis_cost, 1.0)])
+        terms += _priced("car_t", "flow", ls.treat, paths, ps,
+                         [(cart.product_price, 1.0), (cart.infusion_cost, 1.0)])
+        terms += _priced("car_t", "rate", ls.bridge, paths, ps,
+                         [(cart.bridging_cost, MONTHS_PER_YEAR)])
+    return terms
+
+
+def _cost_series(terms: list[tuple], w: _Weights, paths: dict[str, PricePath]) -> np.ndarray:
+    """Undiscounted cost per cycle (D, category, cycles + 1) of the cost terms."""
+    per_cat = {c: np.zeros(w.shape) for c in COST_CATEGORIES}
+    for cat, kind, coef, series, ref in terms:
+        amount = coef[:, None] * _per_cycle(series, kind, w)
+        per_cat[cat] += amount if ref is None else amount * paths[ref].cycle
+    return np.stack([per_cat[c] for c in COST_CATEGORIES], axis=1)
 
 
 def _priced(category: str, kind: str, series: np.ndarray, paths: dict[str, PricePath],
@@ -421,6 +421,24 @@ def _stack(model: Model, ps: ParameterSet, totals: list[dict]) -> dict[str, xr.D
     return {"costs": stack("costs", "category", list(COST_CATEGORIES)),
             "effects": stack("effects", "measure", list(EFFECTS)),
             "clinical": stack("clinical", "item", items)}
+
+
+def _kept_arrays(model: Model, series_by_strategy, totals: list[dict], w: _Weights,
+                 coords: dict, t: np.ndarray) -> tuple[xr.DataArray, ...]:
+    """The trace, the undiscounted cost per cycle (draw, strategy, category, cycle) and the
+    all-cause flows starting each line (draw, strategy, line, cycle)."""
+    cycles = {"cycle": np.arange(t.size), "years": ("cycle", t)}
+    cost_series = xr.DataArray(np.stack([tot["_cost_series"] for tot in totals], axis=1),
+                               dims=("draw", "strategy", "category", "cycle"),
+                               coords={**coords, "category": list(COST_CATEGORIES), **cycles})
+    n_lines = max(len(lines) for lines, _ in series_by_strategy)
+    flows = np.zeros((w.shape[0], len(series_by_strategy), n_lines, t.size))
+    for s, (lines, _) in enumerate(series_by_strategy):
+        for line, ls in enumerate(lines):
+            flows[:, s, line] = ls.entries * w.count
+    entries = xr.DataArray(flows, dims=("draw", "strategy", "line", "cycle"),
+                           coords={**coords, "line": np.arange(1, n_lines + 1), **cycles})
+    return _trace_array(model, series_by_strategy, w.background, coords, t), cost_series, entries
 
 
 def _trace_array(model: Model, series_by_strategy, s_bg: np.ndarray, coords: dict,
