@@ -5,6 +5,7 @@ sequencing) with vectorized uncertainty analysis."""
 # DESIGN.md's interface; their modules stay importable (from hecon.psa import BLOCK)
 from . import survival
 from .budget_impact import budget_impact
+from .calibration import Calibration, calibrate
 from .cea import icer_table, net_benefit, net_health_benefit, threshold_price
 from .engine.markov import cohort_trace
 from .engine.psm import partitioned_survival
@@ -19,6 +20,7 @@ from .model import (
     Palliative,
     Parameter,
     ParameterSet,
+    PriceStep,
     Regimen,
     Settings,
     Strategy,
@@ -30,6 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AdverseEvent",
+    "Calibration",
     "CarTPathway",
     "Curve",
     "Line",
@@ -38,11 +41,13 @@ __all__ = [
     "PSAResults",
     "Parameter",
     "ParameterSet",
+    "PriceStep",
     "Regimen",
     "Results",
     "Settings",
     "Strategy",
     "budget_impact",
+    "calibrate",
     "cohort_trace",
     "evaluate",
     "icer_table",

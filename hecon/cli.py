@@ -43,8 +43,9 @@ def format_results(res: Results) -> str:
              "", "Incremental analysis (QALYs)",
              inc.to_string(float_format=lambda x: f"{x:,.3f}" if abs(x) < 1e3 else _money(x)),
              "", "Lines started, CAR T infusions, adverse events per 1,000 patients",
-             (1000 * clinical[[c for c in clinical.columns if c.startswith("started")]
-                              + ["infused CAR T"] + events]).T.to_string(float_format=_money)]
+             (1000 * clinical[[c for c in clinical.columns if c.startswith("started")
+                               or c == "infused CAR T"] + events]
+              ).T.to_string(float_format=_money)]
     if res.model.budget:
         plan = res.budget_plan()
         bim = res.budget_impact()
@@ -85,6 +86,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     model = load_workbook(workbook, scenario=args.scenario)
     _print_warnings(model)
+    if args.from_line is not None:
+        model = model.starting_at_line(args.from_line)
     res = run(model)
     elapsed = time.perf_counter() - start
     out = Path(args.output) if args.output else _stamped(workbook, "results", args.scenario,
@@ -292,6 +295,32 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate
+    from .io.calibration import calibrated_model, read_calibration, write_calibrated_copy
+    from .io.tables import tables_to_model
+    from .io.workbook_in import read_tables
+
+    workbook = Path(args.workbook)
+    out = Path(args.output) if args.output else _stamped(workbook, "calibrated", None, ".xlsx")
+    if out.resolve() == workbook.resolve():
+        raise ValueError(f"the output {out} is the input workbook; choose another name")
+    tables = read_tables(workbook)
+    model = tables_to_model(tables)
+    spec = read_calibration(tables, model)
+    cal = calibrate(model, spec.targets, spec.parameters, spec.bounds)
+    write_calibrated_copy(calibrated_model(model, cal, spec), tables, workbook, out,
+                          force=args.force)
+    se = np.sqrt(np.diag(cal.covariance.to_numpy()))
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(cal.table[["target", "value", "model", "residual", "weight"]].to_string(
+            index=False, float_format=lambda x: f"{x:,.4g}"))
+    print("\n" + "\n".join(f"{n}: {model.parameters[n].value:.6g} -> {v:.6g} (SE {s:.3g})"
+                            for (n, v), s in zip(cal.values.items(), se, strict=True)))
+    print(f"\ncalibrated workbook: {out}")
+    return 0
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     path = write_template(args.output, force=args.force)
     print(f"wrote template workbook {path}")
@@ -347,8 +376,20 @@ def build_parser() -> argparse.ArgumentParser:
                        "evLYG, the incremental table and clinical counts, and write the "
                        "results workbook.")
     _workbook_args(p)
+    p.add_argument("--from-line", type=int, metavar="K", help="start the cohort at line K of "
+                   "every strategy (its number, e.g. 4), at the age it reaches that line")
     _output_args(p, "results workbook")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("calibrate", help="fit parameters to the targets of the Calibration "
+                       "sheet and write a calibrated copy",
+                       description="Fit the parameters listed on the workbook's Calibration "
+                       "sheet (weighted least squares of model-predicted survival, costs and "
+                       "lines reached against its targets) and write a calibrated copy of the "
+                       "workbook (never the input) with the covariance for the PSA.")
+    p.add_argument("workbook", help="input workbook with a Calibration sheet (.xlsx)")
+    _output_args(p, "calibrated workbook")
+    p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser("psa", help="probabilistic sensitivity analysis in batches",
                        description="Run a PSA: sample every parameter's distribution (draw 0 = "

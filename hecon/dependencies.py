@@ -59,6 +59,10 @@ def used_parameters(model: Model) -> set[str]:
     refs |= {r for ae in model.adverse_events if ae.regimen in regimens for r in _refs(ae)}
     used: set[str] = set()
     todo = _names(refs)
+    priced = _names(refs)
+    for step in model.prices:  # a price path moves results when its cost parameter does
+        if step.parameter in priced:
+            todo |= _names({r for r in (step.from_year, step.factor) if isinstance(r, str)})
     while todo:
         name = todo.pop()
         if name in used or name not in model.parameters:

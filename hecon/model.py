@@ -121,6 +121,18 @@ class AdverseEvent:
 
 
 @dataclass(frozen=True)
+class PriceStep:
+    """A step of a cost parameter's price path: from model year ``from_year`` on, the
+    parameter's cost is multiplied by ``factor`` (until the next step; both may be parameter
+    names, so they take PSA and DSA)."""
+
+    parameter: str
+    from_year: Ref
+    factor: Ref
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Line:
     """A line of therapy in a strategy; ``p_next`` is the probability that a patient who
     progresses on it starts the next line (the rest receive palliative care)."""
@@ -246,6 +258,8 @@ class Model:
     budget: tuple[BudgetPlan, ...] = ()
     #: what the workbook reader noticed but accepted (e.g. inputs no result depends on)
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: price paths of cost parameters in model (calendar) time (Prices sheet)
+    prices: tuple[PriceStep, ...] = ()
 
     def with_values(self, **values: float) -> Model:
         """A copy with some parameters' base values replaced (for DSA, scenarios, thresholds)."""
@@ -256,6 +270,13 @@ class Model:
         for name, v in values.items():  # a derived parameter given a value is fixed at it
             params[name] = replace(params[name], value=float(v), formula="")
         return replace(self, parameters=refresh_parameters(params))
+
+    def starting_at_line(self, line: int | str, age: float | None = None) -> Model:
+        """The per-treated sub-model starting at ``line`` of every strategy (see
+        :func:`hecon.per_treated.starting_at_line`)."""
+        from .per_treated import starting_at_line
+
+        return starting_at_line(self, line, age)
 
     def with_settings(self, **changes) -> Model:
         return replace(self, settings=replace(self.settings, **changes))

@@ -223,6 +223,57 @@ class PSAResults:
             self.data.to_netcdf(tmp)
         return Path(path)
 
+    def reached_line(self, strategy: str) -> xr.DataArray:
+        """Share of the cohort starting each line, per draw (draw, line)."""
+        clinical = self.data["clinical"].sel(strategy=strategy, drop=True)
+        items = [str(i) for i in clinical["item"].to_numpy() if str(i).startswith("started ")]
+        out = clinical.sel(item=items)
+        return out.assign_coords(item=[i.removeprefix("started ") for i in items]).rename(
+            item="line")
+
+    def survival(self, strategy: str, measure: str = "os", times=(1.0,),
+                 line: int | str | None = None) -> xr.DataArray:
+        """Model-predicted OS or PFS per draw at ``times`` (draw, time), as
+        :meth:`hecon.Results.survival`; the draws are run again (in blocks) with their traces,
+        from the sampled parameters."""
+        from .predicted import interpolate, line_index, survival
+
+        model = self.model
+        if line is not None and line_index(model.settings, line) > 0:
+            model = model.starting_at_line(line)
+        s = model.strategy_names.index(strategy)
+
+        def values(ev):
+            curve = survival(ev, model.settings, measure)[:, s]
+            return interpolate(curve, ev.trace["years"].to_numpy(), times)
+
+        return xr.DataArray(self._replay(model, values), dims=("draw", "time"),
+                            coords={"draw": self.data["draw"], "time": np.atleast_1d(times)})
+
+    def cumulative_cost(self, strategy: str, time: float) -> xr.DataArray:
+        """Undiscounted cost per patient up to ``time`` years per draw (draw, category)."""
+        from .evaluate import COST_CATEGORIES
+        from .predicted import cumulative_cost
+
+        s = self.model.strategy_names.index(strategy)
+        data = self._replay(self.model, lambda ev: cumulative_cost(ev, [time])[:, s, :, 0])
+        return xr.DataArray(data, dims=("draw", "category"),
+                            coords={"draw": self.data["draw"],
+                                    "category": list(COST_CATEGORIES)})
+
+    def _replay(self, model: Model, fn) -> np.ndarray:
+        """``fn(evaluation)`` for the stored draws, evaluated again with traces in blocks of
+        :data:`BLOCK` draws (bounded memory)."""
+        params = self.data["parameters"]
+        names = [str(n) for n in params["parameter"].to_numpy()]
+        table = params.to_numpy()
+        parts = []
+        for a in range(0, table.shape[0], BLOCK):
+            block = table[a:a + BLOCK]
+            ps = ParameterSet({n: block[:, j] for j, n in enumerate(names)}, len(block))
+            parts.append(fn(evaluate(model, ps, keep_trace=True)))
+        return np.concatenate(parts)
+
     @classmethod
     def from_netcdf(cls, model: Model, path: str | Path) -> PSAResults:
         with xr.open_dataset(path) as ds:

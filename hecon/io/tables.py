@@ -38,6 +38,7 @@ from ..survival import FAMILIES, make_distribution
 from ..survival.adjust import years_per_unit
 from ..units import coefficient_of_variation, kind_of, support_problem
 from .formula_cells import FormulaCells
+from .prices import price_rows, read_prices
 
 #: sheet → columns, in order (the first row of each sheet holds these names)
 SHEETS: dict[str, tuple[str, ...]] = {
@@ -57,8 +58,12 @@ SHEETS: dict[str, tuple[str, ...]] = {
     "Scenarios": ("scenario", "target", "value", "note"),
     "Covariance": ("group", "parameter_1", "parameter_2", "value"),
     "Budget": ("plan", "item", "year", "strategy", "value", "source"),
+    "Prices": ("parameter", "from_year", "factor", "source"),  # hecon.io.prices
+    "Calibration": ("item", "strategy", "measure", "line", "time", "value", "weight",
+                    "parameter", "low", "high", "source"),  # hecon.io.calibration
 }
-OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance", "Budget")
+OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance", "Budget", "Prices",
+                   "Calibration")
 #: Budget sheet items: plan-level numbers, and market shares by year and strategy
 BUDGET_ITEMS = ("members", "incidence_per_100k", "share_reaching_line", "share_eligible",
                 "share_current", "share_new")
@@ -70,7 +75,8 @@ REQUIRED_COLUMNS = {
     "Strategies": ("strategy", "line", "regimen"),
     "Toxicity": ("regimen", "event", "incidence"), "Scenarios": ("scenario", "target", "value"),
     "Covariance": ("group", "parameter_1", "parameter_2", "value"),
-    "Budget": ("plan", "item", "value"),
+    "Budget": ("plan", "item", "value"), "Prices": ("parameter", "from_year", "factor"),
+    "Calibration": ("item",),
 }
 DISTRIBUTIONS = tuple(DIST_COLUMNS)
 #: jointly drawn groups with a covariance on the Covariance sheet: multivariate normal, or
@@ -240,6 +246,7 @@ def model_to_tables(model: Model, setting_notes: dict[str, str] | None = None) -
         out["Covariance"] += [{"group": group, "parameter_1": a, "parameter_2": b,
                                "value": cov[i][j]} for i, a in enumerate(members)
                               for j, b in enumerate(members) if j >= i]
+    out["Prices"] = price_rows(model)
     return {sheet: [make_row(sheet, i, {k: v for k, v in row.items() if v is not None})
                     for i, row in enumerate(rows)] for sheet, rows in out.items()}
 
@@ -1036,6 +1043,7 @@ def tables_to_model(tables: Tables, scenario: str | None = None) -> Model:
                              st["palliative_utility"]),
                   adverse, st["terminal_care_cost"], st["tf_utility_gain"], scenarios=scenarios,
                   covariance=covariance, budget=budget)
+    model = replace(model, prices=read_prices(rd, tables.get("Prices", []), model))
     _check_landmarks(rd, model, tables.get("Regimens", []))
     _check_scenarios(rd, tables)
     if scenario is None:

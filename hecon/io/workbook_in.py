@@ -59,6 +59,12 @@ SHEET_HELP = {
     "Budget": "Budget impact by health plan: members, incidence_per_100k, share_reaching_line, "
               "share_eligible (one row each), and share_current / share_new by year and strategy"
               " (each year's shares sum to 1).",
+    "Prices": "Price paths in model time: from model year from_year on, the cost parameter is "
+              "multiplied by factor (until its next row); years and factors may be parameter "
+              "names.",
+    "Calibration": "hecon calibrate: item 'target' rows (strategy, measure = os / pfs / cost /"
+                   " reached_line, line, time in years, value, weight, source) and item "
+                   "'parameter' rows (parameter, low, high) to fit.",
     "Scenarios": "Named overrides: target = a parameter name, 'Settings:key' or "
                  "'Sheet:row.column' (e.g. 'Regimens:cilta-cel.pfs').",
 }
