@@ -1,0 +1,176 @@
+"""Royston–Parmar flexible parametric survival models (Royston & Parmar 2002, Stat Med 21:2175).
+
+A transform g(S(t)) is a natural cubic spline s(x) in x = log t:
+log cumulative hazard (``scale="hazard"``, g(S) = log(-log S)), log cumulative odds
+(``"odds"``, g(S) = log((1 - S) / S)) or a probit (``"normal"``, g(S) = -Phi^-1(S)). The basis,
+knot placement and parameter names (gamma0, gamma1, ...) are those of R's flexsurv
+(``flexsurvspline``, ``basis``; Jackson 2016, J Stat Softw 70(8)): with knots k_min < k_1 < ... <
+k_max on the log-time axis, s(x) = gamma0 + gamma1 x + sum_j gamma_{j+1} v_j(x) with
+v_j(x) = (x - k_j)_+^3 - lambda_j (x - k_min)_+^3 - (1 - lambda_j) (x - k_max)_+^3 and
+lambda_j = (k_max - k_j) / (k_max - k_min). The spline is linear beyond the boundary knots, so
+with no internal knot the model is the Weibull (hazard), log-logistic (odds) or log-normal
+(normal). The hazard is h(t) = s'(log t) / t * g'(s) with g' = exp(s), expit(s) or
+phi(s) / Phi(-s): the curve is a valid survival function only where s' >= 0 (``min_slope``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import special as sc
+
+from .base import Distribution, as_param
+
+SCALES = ("hazard", "odds", "normal")
+#: the family each scale reduces to with no internal knot (its start in fitting)
+BASE_FAMILY = {"hazard": "weibull", "odds": "loglogistic", "normal": "lognormal"}
+_NAME = re.compile(r"spline(\d+)(?:_(hazard|odds|normal))?")
+_KNOT_REPEATS = 100  # flexsurv's quantile_weighted: each event repeated ~100 n w / sum(w) times
+
+
+def spline_family(k: int, scale: str) -> str:
+    """The family name of a fit with ``k`` internal knots: "spline1", "spline2_odds", ..."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
+        raise ValueError(f"knots must be a whole number of internal knots >= 0, got {k!r}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    return f"spline{k}" if scale == "hazard" else f"spline{k}_{scale}"
+
+
+def parse_spline_family(name: str) -> tuple[int, str] | None:
+    """``(k, scale)`` from a name made by :func:`spline_family`; None for any other name."""
+    match = _NAME.fullmatch(str(name).strip().lower())
+    return None if match is None else (int(match[1]), match[2] or "hazard")
+
+
+def basis(knots: np.ndarray, x: np.ndarray, deriv: bool = False) -> np.ndarray:
+    """The Royston–Parmar natural cubic spline basis (or its derivative in x) at ``x``:
+    shape ``x.shape + (len(knots),)``, as flexsurv's ``basis`` / ``dbasis``."""
+    x = np.asarray(x, dtype=float)[..., None]
+    first, last, inner = knots[0], knots[-1], knots[1:-1]
+    lam = (last - inner) / (last - first)
+    if deriv:
+        def cube(u: np.ndarray) -> np.ndarray:
+            return 3.0 * np.maximum(u, 0.0) ** 2
+        linear = [np.zeros_like(x), np.ones_like(x)]
+    else:
+        def cube(u: np.ndarray) -> np.ndarray:
+            return np.maximum(u, 0.0) ** 3
+        linear = [np.ones_like(x), x]
+    cubic = cube(x - inner) - lam * cube(x - first) - (1.0 - lam) * cube(x - last)
+    return np.concatenate(linear + [cubic], axis=-1)
+
+
+def place_knots(log_times: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """Boundary knots at the smallest and largest log event time and ``k`` internal knots at
+    their quantiles (R type 7), as flexsurv's ``flexsurvspline``; with unequal case weights each
+    time is repeated round(100 n w / sum w) times first (flexsurv's ``quantile_weighted``)."""
+    x = np.asarray(log_times, dtype=float)
+    if np.ptp(weights) > 0:
+        x = np.repeat(x, np.round(x.size * _KNOT_REPEATS * weights / weights.sum()).astype(int))
+    inner = np.quantile(x, np.linspace(0.0, 1.0, k + 2)[1:-1])
+    knots = np.concatenate([[log_times.min()], inner, [log_times.max()]])
+    if not (np.diff(knots) > 0).all():
+        raise ValueError(f"knots={k}: the log event times have fewer than {k + 2} distinct "
+                         "quantiles (ties); use fewer knots")
+    return knots
+
+
+def zero_knot_gamma(params: dict[str, float], scale: str) -> list[float]:
+    """gamma0, gamma1 equal to a fit of ``BASE_FAMILY[scale]`` (flexsurv's parameters): the
+    spline without internal knots is that family."""
+    if scale == "normal":
+        return [-params["meanlog"] / params["sdlog"], 1.0 / params["sdlog"]]
+    return [-params["shape"] * np.log(params["scale"]), params["shape"]]
+
+
+class RoystonParmar(Distribution):
+    """Royston & Parmar (2002) spline model (flexsurv ``dsurvspline`` and friends).
+
+    ``gamma``: coefficients on the last axis (one per knot, leading axes are the batch, e.g.
+    draws); ``knots``: all knots including the two boundary knots, increasing, on the log-time
+    axis (the data's time unit); ``scale``: "hazard", "odds" or "normal". Where the spline
+    decreases the hazard is set to 0 (as flexsurv); ``min_slope`` tells whether it does.
+    """
+
+    def __init__(self, gamma: ArrayLike, knots: ArrayLike, scale: str = "hazard") -> None:
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+        knots = as_param("knots", knots, low=-np.inf, high=np.inf, low_open=True,
+                         high_open=True)
+        if knots.ndim != 1 or knots.size < 2 or not (np.diff(knots) > 0).all():
+            raise ValueError(f"knots must be increasing log times, at least the two boundary "
+                             f"knots; got {knots.tolist()}")
+        gamma = as_param("gamma", gamma, low=-np.inf, high=np.inf, low_open=True,
+                         high_open=True)
+        if gamma.ndim == 0 or gamma.shape[-1] != knots.size:
+            raise ValueError(f"gamma needs one coefficient per knot ({knots.size}) on its last "
+                             f"axis, got shape {gamma.shape}")
+        self.knots, self.scale = knots, scale
+        self.param_names = tuple(f"gamma{j}" for j in range(knots.size))
+        for j, name in enumerate(self.param_names):
+            setattr(self, name, gamma[..., j])
+
+    @property
+    def gamma(self) -> np.ndarray:
+        """Coefficients, shape ``batch_shape + (len(knots),)``."""
+        shape = self.batch_shape
+        return np.stack([np.broadcast_to(getattr(self, n), shape) for n in self.param_names],
+                        axis=-1)
+
+    @property
+    def min_slope(self) -> np.ndarray:
+        """Smallest ds/dx over all x (per batch member): exact, as s' is quadratic between
+        knots and constant beyond them. A valid curve needs it >= 0."""
+        mids = 0.5 * (self.knots[:-1] + self.knots[1:])
+        d = self.gamma @ basis(self.knots, np.sort(np.concatenate([self.knots, mids])),
+                               deriv=True).T
+        f0, f1, f2 = d[..., :-1:2], d[..., 1::2], d[..., 2::2]  # ends and middle of each span
+        a1, a2 = 0.5 * (f2 - f0), 0.5 * (f0 - 2.0 * f1 + f2)  # s' = f1 + a1 u + a2 u^2, |u|<=1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inside = (a2 > 0) & (np.abs(a1) < 2.0 * a2)
+            vertex = np.where(inside, f1 - a1**2 / (4.0 * a2), np.inf)
+        return np.minimum(np.minimum(f0, f2), vertex).min(axis=-1)
+
+    def _spline(self, t: np.ndarray, nb: int, deriv: bool) -> np.ndarray:
+        """s(log t) or s'(log t) for finite t > 0 (other t give finite placeholders)."""
+        x = np.log(np.where((t > 0) & np.isfinite(t), t, 1.0))
+        b = basis(self.knots, x, deriv)
+        return sum(self._p(name, t, nb) * b[..., j] for j, name in enumerate(self.param_names))
+
+    def _cumhazard(self, t: np.ndarray, nb: int) -> np.ndarray:
+        s = self._spline(t, nb, False)
+        with np.errstate(over="ignore"):
+            h = {"hazard": np.exp, "odds": lambda v: np.logaddexp(0.0, v),
+                 "normal": lambda v: -sc.log_ndtr(-v)}[self.scale](s)
+        return np.where(t == 0, 0.0, np.where(np.isinf(t), np.inf, h))
+
+    def _survival(self, t: np.ndarray, nb: int) -> np.ndarray:
+        if self.scale != "normal":
+            return super()._survival(t, nb)
+        return np.where(t == 0, 1.0, np.where(np.isinf(t), 0.0,
+                                              sc.ndtr(-self._spline(t, nb, False))))
+
+    def _hazard(self, t: np.ndarray, nb: int) -> np.ndarray:
+        s, ds = self._spline(t, nb, False), self._spline(t, nb, True)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            log_g = {"hazard": lambda v: v, "odds": lambda v: -np.logaddexp(0.0, -v),
+                     "normal": lambda v: -0.5 * v**2 - 0.5 * np.log(2.0 * np.pi)
+                     - sc.log_ndtr(-v)}[self.scale](s)
+            h = ds * np.exp(log_g - np.log(np.where(t > 0, t, 1.0)))
+            h = np.where((t > 0) & np.isfinite(t), h, self._tail_hazard(t, nb))
+        return np.maximum(h, 0.0)
+
+    def _tail_hazard(self, t: np.ndarray, nb: int) -> np.ndarray:
+        """h at t = 0 and t = inf, where s = a + c log t is linear: c e^a t^(c - 1) on the
+        hazard scale (and on the odds scale at t = 0), else 0."""
+        x_edge = np.where(t == 0, self.knots[0], self.knots[-1])
+        c = self._spline(np.exp(x_edge), nb, True)
+        a = self._spline(np.exp(x_edge), nb, False) - c * x_edge
+        if self.scale == "normal":
+            return np.zeros_like(c)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            law = c * np.exp(a) * t ** (c - 1.0)
+        return law if self.scale == "hazard" else np.where(t == 0, law, 0.0)
