@@ -382,7 +382,10 @@ def fit(time: ArrayLike, event: ArrayLike, family: str, weights: ArrayLike | Non
     family = _family(family, splines=True)
     result = _fit(_data(time, event, weights), family)
     if not result.converged:
-        warnings.warn(f"{family} fit did not converge", RuntimeWarning, stacklevel=2)
+        hint = ("; the spline may have stopped at the edge of valid curves (ds/dx = 0 "
+                "somewhere), where the data ask for a falling cumulative hazard: use fewer "
+                "knots" if parse_spline_family(family) else "")
+        warnings.warn(f"{family} fit did not converge{hint}", RuntimeWarning, stacklevel=2)
     return result
 
 

@@ -11,6 +11,12 @@ lambda_j = (k_max - k_j) / (k_max - k_min). The spline is linear beyond the boun
 with no internal knot the model is the Weibull (hazard), log-logistic (odds) or log-normal
 (normal). The hazard is h(t) = s'(log t) / t * g'(s) with g' = exp(s), expit(s) or
 phi(s) / Phi(-s): the curve is a valid survival function only where s' >= 0 (``min_slope``).
+
+Fitting (``hecon.survival.fit(time, event, "spline", knots=k, scale=...)``) is by maximum
+likelihood from the fit without internal knots, *constrained* to valid curves: a spline with
+s' <= 0 anywhere (checked exactly, not on a grid) is given likelihood zero. flexsurv leaves this
+unconstrained and may return a curve whose survival rises; here, when the data ask for that, the
+fit stops at the edge (s' = 0 somewhere) and reports ``converged=False``.
 """
 
 from __future__ import annotations
