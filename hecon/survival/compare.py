@@ -90,16 +90,19 @@ def _violations(good: Distribution, bad: Distribution, grid: np.ndarray, h_good:
         return []
     edges = np.flatnonzero(np.diff(np.concatenate([[False], above, [False]]).astype(int)))
 
-    def crossing(a: float, b: float) -> float:
-        """Where h_good - h_bad changes sign in [a, b] (``b`` if it does not)."""
+    def crossing(a: float, b: float, level: float) -> float:
+        """Where h_good - h_bad changes sign in [a, b]; ``level``, the end where the hazards
+        are equal within the tolerance, if it does not."""
         def gap(t: float) -> float:
             return float(_hazard(good, t) - _hazard(bad, t))
-        return brentq(gap, a, b, xtol=1e-12 * b) if gap(a) * gap(b) < 0 else b
+        return brentq(gap, a, b, xtol=1e-12 * b) if gap(a) * gap(b) < 0 else level
 
     rows = []
     for first, stop in zip(edges[::2], edges[1::2], strict=True):
-        start = grid[first] if first == 0 else crossing(grid[first - 1], grid[first])
-        end = grid[stop - 1] if stop == grid.size else crossing(grid[stop - 1], grid[stop])
+        start = (grid[first] if first == 0
+                 else crossing(grid[first - 1], grid[first], grid[first - 1]))
+        end = (grid[stop - 1] if stop == grid.size
+               else crossing(grid[stop - 1], grid[stop], grid[stop]))
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.nanmax(h_good[first:stop] / h_bad[first:stop])
         rows.append({"better": better, "worse": worse, "start": float(start),
