@@ -311,3 +311,52 @@ def test_bad_fit_arguments(kwargs, message):
 def test_too_many_knots_for_tied_event_times():
     with pytest.raises(ValueError, match="knots=3: the log event times have fewer than 5"):
         fit([1.0, 1.0, 2.0, 2.0, 3.0, 4.0], [1, 1, 1, 1, 1, 0], "spline", knots=3)
+
+
+# -- hecon fit -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bc_km(tmp_path_factory):
+    """The bc Kaplan-Meier curve (years) and numbers at risk every half year, as CSV files."""
+    from hecon.survival import kaplan_meier
+    km = kaplan_meier(T_BC, E_BC)
+    folder = tmp_path_factory.mktemp("bc")
+    pd.DataFrame({"time": np.r_[0.0, km["time"], T_BC.max()],
+                  "survival": np.r_[1.0, km["surv"], km["surv"].iloc[-1]]}).to_csv(
+        folder / "km.csv", index=False)
+    risk_time = np.arange(0.0, T_BC.max(), 0.5)
+    pd.DataFrame({"time": risk_time, "n_risk": (T_BC[None, :] >= risk_time[:, None]).sum(1)}
+                 ).to_csv(folder / "risk.csv", index=False)
+    return folder
+
+
+def test_hecon_fit_cli_with_spline_families(bc_km, capsys):
+    """Splines rank first; the curve written into a workbook is the best sheet family."""
+    from hecon.cli import main
+    from hecon.io.workbook_in import load_workbook, write_template
+    workbook = write_template(bc_km / "in.xlsx")
+    code = main(["fit", str(bc_km / "km.csv"), "--at-risk", str(bc_km / "risk.csv"),
+                 "--time-unit", "years", "--families", "weibull", "spline1", "spline2",
+                 "-o", str(bc_km / "out" / "fit.xlsx"), "--write-into", str(workbook),
+                 "--curve", "pfs_bc"])
+    assert code == 0
+    assert load_workbook(bc_km / "out" / "in-with-pfs_bc.xlsx").curves["pfs_bc"].family == (
+        "weibull")
+    fits = pd.read_excel(bc_km / "out" / "fit.xlsx", sheet_name="Fits")
+    assert set(fits["family"]) == {"weibull", "spline1", "spline2"}
+    assert fits["family"].iloc[0] != "weibull" and fits["converged"].all()
+    assert "gamma3" in set(fits["param_4"].dropna())
+    curves = pd.read_excel(bc_km / "out" / "fit.xlsx", sheet_name="Curves")
+    assert curves["spline2"].is_monotonic_decreasing
+    assert "spline2" in capsys.readouterr().out
+
+
+def test_hecon_fit_refuses_splines_without_likelihood_or_sheet(bc_km, tmp_path):
+    from hecon.fitting import fit_km_file
+    from hecon.io.workbook_in import write_template
+    with pytest.raises(ValueError, match="spline1: spline families are fitted by maximum"):
+        fit_km_file(bc_km / "km.csv", families=["spline1"], output=tmp_path / "a.xlsx",
+                    time_unit="years")
+    with pytest.raises(ValueError, match="'spline1' cannot be written into a workbook"):
+        fit_km_file(bc_km / "km.csv", bc_km / "risk.csv", families=["weibull", "spline1"],
+                    output=tmp_path / "b.xlsx", time_unit="years", family="spline1",
+                    write_into=write_template(tmp_path / "in.xlsx"), curve_name="pfs")
