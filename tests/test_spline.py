@@ -224,6 +224,11 @@ def test_time_unit_only_shifts_the_log_likelihood():
     years, days = fit(T_BC, E_BC, "spline", knots=2), fit(T_BC * 365.0, E_BC, "spline", knots=2)
     assert days.loglik == pytest.approx(years.loglik - E_BC.sum() * np.log(365.0), abs=1e-6)
     np.testing.assert_allclose(days.survival(GRID * 365.0), years.survival(GRID), atol=1e-6)
+    move = np.eye(4)  # gamma0 in days = gamma0 in years - gamma1 log 365; the rest unchanged
+    move[0, 1] = -np.log(365.0)
+    np.testing.assert_allclose(list(days.params.values()),
+                               move @ list(years.params.values()), rtol=1e-5)
+    np.testing.assert_allclose(days.vcov, move @ years.vcov @ move.T, rtol=1e-3, atol=1e-7)
 
 
 def test_fit_statistics_and_covariance():
@@ -231,6 +236,18 @@ def test_fit_statistics_and_covariance():
     assert result.aic == pytest.approx(2 * 3 - 2 * result.loglik)
     assert result.bic == pytest.approx(3 * np.log(len(T_BC)) - 2 * result.loglik)
     assert result.vcov.shape == (3, 3) and np.all(np.linalg.eigvalsh(result.vcov) > 0)
+
+    def loglik(gamma):
+        dist = RoystonParmar(gamma, result.dist.knots)
+        return np.log(dist.hazard(T_BC[E_BC == 1])).sum() - dist.cumhazard(T_BC).sum()
+
+    step, eye = 1e-4, np.eye(3)
+    hess = np.array([[(loglik(result.dist.gamma + step * (a + b))
+                       - loglik(result.dist.gamma + step * (a - b))
+                       - loglik(result.dist.gamma - step * (a - b))
+                       + loglik(result.dist.gamma - step * (a + b))) / (4 * step**2)
+                      for b in eye] for a in eye])
+    np.testing.assert_allclose(result.vcov, np.linalg.inv(-hess), rtol=1e-3)
     assert list(result.se) == ["gamma0", "gamma1", "gamma2"]
     np.testing.assert_allclose(result.dist.knots, np.quantile(np.log(T_BC[E_BC == 1]),
                                                               [0.0, 0.5, 1.0]))

@@ -337,12 +337,16 @@ def _fit_spline(data: _Data, k: int, scale: str) -> FittedDistribution:
     (Weibull, log-logistic or log-normal) and constrained to s' > 0 (a valid survival curve)."""
     ev = data.d == 1
     knots = place_knots(np.log(data.t[ev]), data.w[ev], k)
+    move = np.eye(k + 2)  # gamma = move @ x: the optimiser's gamma0 is on log(t / unit)
+    move[0, 1] = -np.log(data.unit)
     start = zero_knot_gamma(_fit(data, BASE_FAMILY[scale]).params, scale) + [0.0] * k
     space = _Space(("real",) * (k + 2), data.unit,
-                   lambda p: RoystonParmar(np.stack(p, axis=-1), knots, scale),
+                   lambda p: RoystonParmar(np.stack(p, axis=-1) @ move.T, knots, scale),
                    lambda dist: dist.min_slope > 0)
-    return _maximise(space, [start], data, spline_family(k, scale),
-                     tuple(f"gamma{j}" for j in range(k + 2)))
+    result = _maximise(space, [np.linalg.solve(move, start)], data, spline_family(k, scale),
+                       tuple(f"gamma{j}" for j in range(k + 2)))
+    result.vcov = move @ result.vcov @ move.T
+    return result
 
 
 def _fit(data: _Data, family: str) -> FittedDistribution:

@@ -166,7 +166,9 @@ class RoystonParmar(Distribution):
                      "normal": lambda v: -0.5 * v**2 - 0.5 * np.log(2.0 * np.pi)
                      - sc.log_ndtr(-v)}[self.scale](s)
             h = ds * np.exp(log_g - np.log(np.where(t > 0, t, 1.0)))
-            h = np.where((t > 0) & np.isfinite(t), h, self._tail_hazard(t, nb))
+            edge = (t == 0) | np.isinf(t)
+        if edge.any():
+            h = np.where(edge, self._tail_hazard(t, nb), h)
         return np.maximum(h, 0.0)
 
     def _tail_hazard(self, t: np.ndarray, nb: int) -> np.ndarray:
