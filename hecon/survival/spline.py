@@ -58,14 +58,12 @@ def basis(knots: np.ndarray, x: np.ndarray, deriv: bool = False) -> np.ndarray:
     x = np.asarray(x, dtype=float)[..., None]
     first, last, inner = knots[0], knots[-1], knots[1:-1]
     lam = (last - inner) / (last - first)
-    if deriv:
-        def cube(u: np.ndarray) -> np.ndarray:
-            return 3.0 * np.maximum(u, 0.0) ** 2
-        linear = [np.zeros_like(x), np.ones_like(x)]
-    else:
-        def cube(u: np.ndarray) -> np.ndarray:
-            return np.maximum(u, 0.0) ** 3
-        linear = [np.ones_like(x), x]
+    factor, power = (3.0, 2) if deriv else (1.0, 3)  # d/dx (u)+^3 = 3 (u)+^2
+
+    def cube(u: np.ndarray) -> np.ndarray:
+        return factor * np.maximum(u, 0.0) ** power
+
+    linear = [np.zeros_like(x), np.ones_like(x)] if deriv else [np.ones_like(x), x]
     cubic = cube(x - inner) - lam * cube(x - first) - (1.0 - lam) * cube(x - last)
     return np.concatenate(linear + [cubic], axis=-1)
 
