@@ -101,8 +101,8 @@ def test_draws_vectorised_like_the_families():
     assert list(dist.params) == ["gamma0", "gamma1", "gamma2", "gamma3"]
     for i in range(5):
         one = RoystonParmar(dist.gamma[i], dist.knots)
-        np.testing.assert_allclose(one.survival(GRID), dist.survival(GRID)[i], rtol=1e-14)
-        np.testing.assert_allclose(one.hazard(GRID), dist.hazard(GRID)[i], rtol=1e-14)
+        np.testing.assert_allclose(one.survival(GRID), dist.survival(GRID)[i], rtol=1e-12)
+        np.testing.assert_allclose(one.hazard(GRID), dist.hazard(GRID)[i], rtol=1e-12)
     q = dist.quantile([0.2, 0.7])
     assert q.shape == (5, 2)
     for i in range(5):
@@ -294,7 +294,7 @@ def test_monotonicity_constraint_binds_where_flexsurv_would_go_invalid():
         return value if np.isfinite(value) else -np.inf
 
     free = minimize(lambda g: -loglik(g), result.dist.gamma, method="Nelder-Mead",
-                    options={"maxiter": 20000, "xatol": 1e-10, "fatol": 1e-12})
+                    options={"maxfev": 2000})
     assert -free.fun > result.loglik + 1.0
     assert RoystonParmar(free.x, result.dist.knots).min_slope < 0
 

@@ -91,6 +91,18 @@ def zero_knot_gamma(params: dict[str, float], scale: str) -> list[float]:
     return [-params["shape"] * np.log(params["scale"]), params["shape"]]
 
 
+def _at_edges(t: np.ndarray, values: np.ndarray, at_zero: ArrayLike,
+              at_inf: ArrayLike) -> np.ndarray:
+    """``values`` with those at t = 0 and t = inf replaced (passes over the array only if
+    ``t`` holds such times)."""
+    zero, inf = t == 0, np.isinf(t)
+    if zero.any():
+        values = np.where(zero, at_zero, values)
+    if inf.any():
+        values = np.where(inf, at_inf, values)
+    return values
+
+
 class RoystonParmar(Distribution):
     """Royston & Parmar (2002) spline model (flexsurv ``dsurvspline`` and friends).
 
@@ -113,17 +125,11 @@ class RoystonParmar(Distribution):
         if gamma.ndim == 0 or gamma.shape[-1] != knots.size:
             raise ValueError(f"gamma needs one coefficient per knot ({knots.size}) on its last "
                              f"axis, got shape {gamma.shape}")
-        self.knots, self.scale = knots, scale
+        #: coefficients, shape ``batch_shape + (len(knots),)``
+        self.gamma, self.knots, self.scale = gamma, knots, scale
         self.param_names = tuple(f"gamma{j}" for j in range(knots.size))
         for j, name in enumerate(self.param_names):
             setattr(self, name, gamma[..., j])
-
-    @property
-    def gamma(self) -> np.ndarray:
-        """Coefficients, shape ``batch_shape + (len(knots),)``."""
-        shape = self.batch_shape
-        return np.stack([np.broadcast_to(getattr(self, n), shape) for n in self.param_names],
-                        axis=-1)
 
     @property
     def min_slope(self) -> np.ndarray:
@@ -178,6 +184,8 @@ class RoystonParmar(Distribution):
         """s(log t) or s'(log t) for finite t > 0 (other t give finite placeholders)."""
         x = np.log(np.where((t > 0) & np.isfinite(t), t, 1.0))
         b = basis(self.knots, x, deriv)
+        if t.shape[:nb] == (1,) * nb:  # an outer product: one matrix product for the batch
+            return np.tensordot(self.gamma, b.reshape(t.shape[nb:] + b.shape[-1:]), ([-1], [-1]))
         return sum(self._p(name, t, nb) * b[..., j] for j, name in enumerate(self.param_names))
 
     def _cumhazard(self, t: np.ndarray, nb: int) -> np.ndarray:
@@ -185,13 +193,12 @@ class RoystonParmar(Distribution):
         with np.errstate(over="ignore"):
             h = {"hazard": np.exp, "odds": lambda v: np.logaddexp(0.0, v),
                  "normal": lambda v: -sc.log_ndtr(-v)}[self.scale](s)
-        return np.where(t == 0, 0.0, np.where(np.isinf(t), np.inf, h))
+        return _at_edges(t, h, 0.0, np.inf)
 
     def _survival(self, t: np.ndarray, nb: int) -> np.ndarray:
         if self.scale != "normal":
             return super()._survival(t, nb)
-        return np.where(t == 0, 1.0, np.where(np.isinf(t), 0.0,
-                                              sc.ndtr(-self._spline(t, nb, False))))
+        return _at_edges(t, sc.ndtr(-self._spline(t, nb, False)), 1.0, 0.0)
 
     def _hazard(self, t: np.ndarray, nb: int) -> np.ndarray:
         s, ds = self._spline(t, nb, False), self._spline(t, nb, True)
@@ -200,19 +207,20 @@ class RoystonParmar(Distribution):
                      "normal": lambda v: -0.5 * v**2 - 0.5 * np.log(2.0 * np.pi)
                      - sc.log_ndtr(-v)}[self.scale](s)
             h = ds * np.exp(log_g - np.log(np.where(t > 0, t, 1.0)))
-            edge = (t == 0) | np.isinf(t)
-        if edge.any():
-            h = np.where(edge, self._tail_hazard(t, nb), h)
+        if (t == 0).any() or np.isinf(t).any():
+            h0, h_inf = (v.reshape(v.shape + (1,) * (t.ndim - nb)) for v in self._tail_hazards())
+            h = _at_edges(t, h, h0, h_inf)
         return np.maximum(h, 0.0)
 
-    def _tail_hazard(self, t: np.ndarray, nb: int) -> np.ndarray:
-        """h at t = 0 and t = inf, where s = a + c log t is linear: c e^a t^(c - 1) on the
-        hazard scale (and on the odds scale at t = 0), else 0."""
-        x_edge = np.where(t == 0, self.knots[0], self.knots[-1])
-        c = self._spline(np.exp(x_edge), nb, True)
-        a = self._spline(np.exp(x_edge), nb, False) - c * x_edge
-        if self.scale == "normal":
-            return np.zeros_like(c)
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            law = c * np.exp(a) * t ** (c - 1.0)
-        return law if self.scale == "hazard" else np.where(t == 0, law, 0.0)
+    def _tail_hazards(self) -> tuple[np.ndarray, np.ndarray]:
+        """h at t = 0 and t = inf (batch-shaped), where s = a + c log t is linear: the limits
+        of c e^a t^(c - 1) on the hazard scale (and on the odds scale at t = 0), else 0."""
+        c0, a0 = self.gamma[..., 1], self.gamma[..., 0]
+        c1 = self.gamma @ basis(self.knots, self.knots[-1], deriv=True)
+        a1 = self.gamma @ basis(self.knots, self.knots[-1]) - c1 * self.knots[-1]
+        zero = np.zeros_like(c0)
+        at_zero = np.where(c0 > 1, 0.0, np.where(c0 == 1, np.exp(a0), np.where(c0 > 0, np.inf,
+                                                                               0.0)))
+        at_inf = np.where(c1 > 1, np.inf, np.where(c1 == 1, np.exp(a1), 0.0))
+        return {"hazard": (at_zero, at_inf), "odds": (at_zero, zero),
+                "normal": (zero, zero)}[self.scale]
