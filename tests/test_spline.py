@@ -31,7 +31,7 @@ T_BC = BC["rectime"].to_numpy() / 365.0  # flexsurv's bc$recyrs
 E_BC = BC["censrec"].to_numpy()
 SUM_LOG_EVENT_TIMES = float(np.log(T_BC[E_BC == 1]).sum())
 BC_KNOTS = [-1.62323123, 0.31936612, 0.87202637, 1.90639194]  # log years, k = 2
-GRID = np.array([0.0, 0.01, 0.3, 1.0, 2.5, 7.0, 30.0, 200.0])
+GRID = np.array([0.0, 0.01, 0.3, 1.0, 2.5, 7.0, 30.0, 200.0, np.inf])
 
 
 def quiet_fit(*args, **kwargs):
