@@ -434,7 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "optionally put the chosen curve into a copy of an input workbook.")
     p.add_argument("km", help="CSV with columns time, survival (digitized KM coordinates)")
     p.add_argument("--at-risk", help="CSV with columns time, n_risk (numbers at risk)")
-    p.add_argument("--families", nargs="+", help="families to fit (default: all six)")
+    p.add_argument("--families", nargs="+", help="families to fit (default: all six); also "
+                   "Royston-Parmar splines spline<k> with k internal knots on the log cumulative "
+                   "hazard scale, spline<k>_odds on the log odds scale (e.g. spline1 spline2)")
     p.add_argument("--total-events", type=int, help="published total number of events")
     p.add_argument("--time-unit", default="months", help="unit of the CSV times (default "
                    "months)")

@@ -31,6 +31,7 @@ from .survival.base import Distribution
 from .survival.families import FAMILIES
 from .survival.fit import FittedDistribution, fit_all, fit_landmarks, kaplan_meier
 from .survival.ipd import _clean_curve, reconstruct_ipd
+from .survival.spline import parse_spline_family
 
 KM_COLUMNS = ("time", "survival")
 AT_RISK_COLUMNS = ("time", "n_risk")
@@ -65,7 +66,8 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
                 time_unit: str = "months", horizon: float | None = None,
                 write_into: str | Path | None = None, curve_name: str | None = None,
                 family: str | None = None, copy_path: str | Path | None = None) -> FitReport:
-    """Fit survival families (all six by default) to a digitized KM curve and report.
+    """Fit survival families (all six by default; Royston–Parmar splines on request, e.g.
+    "spline1", "spline2", "spline1_odds", with the at-risk table) to a digitized KM curve.
 
     ``km_csv`` has columns ``time, survival`` (survival as a proportion, or a percentage when
     its largest value exceeds 1.5, which is then divided by 100); ``at_risk_csv`` has columns
@@ -83,8 +85,9 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
     ``<input stem>-with-<curve_name>.xlsx`` beside the output; never the input itself) with
     curve ``curve_name`` added or replaced by ``family`` (default: the best by AIC), its
     coefficients as Parameters ``<curve>_<param>`` ("mvlognormal" if all are positive, else
-    "mvnormal"; group ``<curve>``) and their
-    covariance on the Covariance sheet. Needs the at-risk table (a likelihood fit).
+    "mvnormal"; group ``<curve>``) and their covariance on the Covariance sheet. Needs the
+    at-risk table (a likelihood fit). Splines cannot be written (the Survival sheet holds at
+    most three coefficients per curve): the default is then the best family of ``FAMILIES``.
     """
     km_csv = Path(km_csv)
     years_per_unit(time_unit)  # ValueError for an unknown unit
@@ -99,6 +102,10 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
         raise ValueError("copy_path needs write_into (the input workbook to copy)")
     if at_risk_csv is None and total_events is not None:
         raise ValueError("total_events needs an at-risk table (it sets the Guyot censoring)")
+    splines = [f for f in families if parse_spline_family(f)]
+    if at_risk_csv is None and splines:
+        raise ValueError(f"{', '.join(splines)}: spline families are fitted by maximum "
+                         "likelihood only; give an at-risk table")
     figure_stems = [output.with_name(f"{output.stem}-{name}") for name in FIGURES]
     targets = [output, *(Path(f"{s}.{fmt}") for s in figure_stems for fmt in ("png", "svg"))]
     if copy_path is not None:
@@ -125,7 +132,7 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
 
     new_model = None
     if write_into is not None:
-        chosen = family.lower() if family else next(iter(fits))
+        chosen = family.lower() if family else next(f for f in fits if f in FAMILIES)
         source = f"fitted by hecon fit from {km_csv.name} (Guyot 2012 reconstruction; MLE)"
         new_model = _with_fit(load_workbook(write_into), curve_name, fits[chosen], time_unit,
                               source)
@@ -153,6 +160,10 @@ def _check_write_into(write_into: Path, copy_path: str | Path | None, curve_name
     if family is not None and family.lower() not in families:
         raise ValueError(f"family {family!r} is not among the fitted families "
                          f"({', '.join(families)})")
+    if family is not None and family.lower() not in FAMILIES or not set(families) & set(FAMILIES):
+        raise ValueError(f"family {family or families[0]!r} cannot be written into a workbook "
+                         "(the Survival sheet holds at most three coefficients per curve); "
+                         f"choose one of {', '.join(FAMILIES)}")
     if not write_into.exists():
         raise FileNotFoundError(f"input workbook not found: {write_into}")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in curve_name)

@@ -1,4 +1,5 @@
-"""Survival curves: parametric families, adjustments, mixture cure, KM + tail, background."""
+"""Survival curves: parametric families, Royston–Parmar splines, adjustments, mixture cure, KM +
+tail, background; hazard comparison."""
 
 from .adjust import (
     AcceleratedFailureTime,
@@ -9,6 +10,7 @@ from .adjust import (
 )
 from .background import GeneralPopulation, excess_survival, load_life_table
 from .base import Distribution
+from .compare import compare, hazard_order_violations
 from .families import (
     FAMILIES,
     Exponential,
@@ -21,13 +23,16 @@ from .families import (
 )
 from .fit import FittedDistribution, fit, fit_all, fit_cure, fit_landmarks, kaplan_meier
 from .ipd import reconstruct_ipd
+from .spline import RoystonParmar
 
 __all__ = [
     "FittedDistribution",
+    "compare",
     "fit",
     "fit_all",
     "fit_cure",
     "fit_landmarks",
+    "hazard_order_violations",
     "kaplan_meier",
     "reconstruct_ipd",
     "FAMILIES",
@@ -42,6 +47,7 @@ __all__ = [
     "MixtureCure",
     "PiecewiseKM",
     "ProportionalHazards",
+    "RoystonParmar",
     "Weibull",
     "excess_survival",
     "in_years",

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 from scipy import special as sc
 
 from hecon.survival.base import Distribution, as_param
+from hecon.survival.spline import SCALES, RoystonParmar
 
 _REAL = {"low": -np.inf, "high": np.inf, "low_open": True, "high_open": True}
 _POSITIVE = {"low": 0.0, "high": np.inf, "low_open": True, "high_open": True}
@@ -390,8 +391,13 @@ FAMILIES: dict[str, type[Distribution]] = {
 
 def make_distribution(family: str, **params: ArrayLike) -> Distribution:
     """Build a distribution by family name (case-insensitive), e.g. ``("weibull", shape=1.2,
-    scale=8.0)``."""
-    cls = FAMILIES.get(family.lower())
+    scale=8.0)``; "spline_hazard", "spline_odds" and "spline_normal" take ``gamma`` and
+    ``knots`` (a :class:`~hecon.survival.spline.RoystonParmar` on that scale)."""
+    name = family.lower()
+    if name.startswith("spline_") and name[7:] in SCALES:
+        return RoystonParmar(scale=name[7:], **params)
+    cls = FAMILIES.get(name)
     if cls is None:
-        raise ValueError(f"unknown survival family {family!r}; valid: {', '.join(FAMILIES)}")
+        valid = ", ".join([*FAMILIES, *(f"spline_{s}" for s in SCALES)])
+        raise ValueError(f"unknown survival family {family!r}; valid: {valid}")
     return cls(**params)

@@ -27,6 +27,14 @@ from scipy.special import expit, logit, ndtri
 from .adjust import MixtureCure
 from .base import Distribution
 from .families import FAMILIES
+from .spline import (
+    BASE_FAMILY,
+    RoystonParmar,
+    parse_spline_family,
+    place_knots,
+    spline_family,
+    zero_knot_gamma,
+)
 
 _X_MAX = 50.0  # unconstrained values are clipped to +-this, keeping every parameter finite
 _GRAD_STEP = 1e-6  # central-difference steps on the unconstrained scale (objective per unit
@@ -208,6 +216,8 @@ class _Space:
     kinds: tuple[str, ...]
     unit: float
     make: Callable[[list[np.ndarray]], Distribution]
+    #: which members of a batch of distributions are admissible (None: all)
+    feasible: Callable[[Distribution], np.ndarray] | None = None
 
     def natural(self, x: np.ndarray) -> list[np.ndarray]:
         x = np.clip(x, -_X_MAX, _X_MAX)
@@ -225,10 +235,13 @@ class _Space:
         return self.make(self.natural(x))
 
 
-def _family(family: str) -> str:
+def _family(family: str, splines: bool = False) -> str:
+    """The lower-case family name; with ``splines`` also Royston–Parmar names ("spline2")."""
     name = str(family).lower()
-    if name not in FAMILIES:
-        raise ValueError(f"unknown survival family {family!r}; valid: {', '.join(FAMILIES)}")
+    if name not in FAMILIES and not (splines and parse_spline_family(name)):
+        valid = ", ".join(FAMILIES) + (", spline<k>, spline<k>_odds, spline<k>_normal"
+                                       if splines else "")
+        raise ValueError(f"unknown survival family {family!r}; valid: {valid}")
     return name
 
 
@@ -263,7 +276,9 @@ def _maximise(space: _Space, starts: list[Sequence[float]], data: _Data, family:
 
     def objective(xs: np.ndarray) -> np.ndarray:  # -log L per unit weight, a batch of rows
         try:
-            return -_loglik(space.dist(xs), data) / data.n
+            dist = space.dist(xs)
+            ok = True if space.feasible is None else space.feasible(dist)
+            return np.where(ok, -_loglik(dist, data) / data.n, np.inf)
         except ValueError:  # a parameter outside its domain (e.g. NaN)
             return np.full(len(xs), np.inf)
 
@@ -317,7 +332,27 @@ def _starts(family: str, data: _Data) -> list[list[float]]:
     return [[-np.log(rate), 1.0]] if family == "lognormal" else [[1.0, 1.0 / rate]]
 
 
+def _fit_spline(data: _Data, k: int, scale: str) -> FittedDistribution:
+    """Royston & Parmar (2002) by maximum likelihood, from the fit without internal knots
+    (Weibull, log-logistic or log-normal) and constrained to s' > 0 (a valid survival curve)."""
+    ev = data.d == 1
+    knots = place_knots(np.log(data.t[ev]), data.w[ev], k)
+    move = np.eye(k + 2)  # gamma = move @ x: the optimiser's gamma0 is on log(t / unit)
+    move[0, 1] = -np.log(data.unit)
+    start = zero_knot_gamma(_fit(data, BASE_FAMILY[scale]).params, scale) + [0.0] * k
+    space = _Space(("real",) * (k + 2), data.unit,
+                   lambda p: RoystonParmar(np.stack(p, axis=-1) @ move.T, knots, scale),
+                   lambda dist: dist.min_slope > 0)
+    result = _maximise(space, [np.linalg.solve(move, start)], data, spline_family(k, scale),
+                       tuple(f"gamma{j}" for j in range(k + 2)))
+    result.vcov = move @ result.vcov @ move.T
+    return result
+
+
 def _fit(data: _Data, family: str) -> FittedDistribution:
+    spline = parse_spline_family(family)
+    if spline is not None:
+        return _fit_spline(data, *spline)
     cls = FAMILIES[family]
     if family == "exponential":  # closed form (Collett 2015, section 5.1.2)
         rate = data.events / float(data.w @ data.t)
@@ -334,24 +369,34 @@ def _fit(data: _Data, family: str) -> FittedDistribution:
     return _maximise(_family_space(family, data.unit), starts, data, family, cls.param_names)
 
 
-def fit(time: ArrayLike, event: ArrayLike, family: str,
-        weights: ArrayLike | None = None) -> FittedDistribution:
-    """Maximum-likelihood fit of one family (``FAMILIES``) to right-censored data.
+def fit(time: ArrayLike, event: ArrayLike, family: str, weights: ArrayLike | None = None, *,
+        knots: int | None = None, scale: str | None = None) -> FittedDistribution:
+    """Maximum-likelihood fit of one family (``FAMILIES``, or "spline") to right-censored data.
 
     ``time`` > 0 in any unit, ``event`` 1 for an event and 0 for censoring, ``weights`` >= 0 case
-    weights. A fit that does not converge is returned with ``converged=False`` and a
-    RuntimeWarning.
+    weights. ``family="spline"`` fits a Royston–Parmar model (:mod:`hecon.survival.spline`) with
+    ``knots`` internal knots (default 1) on ``scale`` "hazard" (default), "odds" or "normal";
+    its family is then named "spline<knots>[_<scale>]", a name ``fit`` also accepts. A fit that
+    does not converge is returned with ``converged=False`` and a RuntimeWarning.
     """
-    family = _family(family)
+    if str(family).lower() == "spline":
+        family = spline_family(1 if knots is None else knots, scale or "hazard")
+    elif knots is not None or scale is not None:
+        raise ValueError(f"knots and scale apply to family 'spline' only, not {family!r}")
+    family = _family(family, splines=True)
     result = _fit(_data(time, event, weights), family)
     if not result.converged:
-        warnings.warn(f"{family} fit did not converge", RuntimeWarning, stacklevel=2)
+        hint = ("; the spline may have stopped at the edge of valid curves (ds/dx = 0 "
+                "somewhere), where the data ask for a falling cumulative hazard: use fewer "
+                "knots" if parse_spline_family(family) else "")
+        warnings.warn(f"{family} fit did not converge{hint}", RuntimeWarning, stacklevel=2)
     return result
 
 
 def fit_all(time: ArrayLike, event: ArrayLike, families: Sequence[str] | None = None,
             weights: ArrayLike | None = None) -> pd.DataFrame:
-    """Fit several families (all six by default) and compare them.
+    """Fit several families (all six by default; Royston–Parmar ones by name, e.g.
+    "spline1", "spline2_odds") and compare them.
 
     Returns one row per family with columns ``family, loglik, aic, bic, k, converged, params``,
     converged fits first, each group sorted by AIC. The fitted objects are in
@@ -359,7 +404,8 @@ def fit_all(time: ArrayLike, event: ArrayLike, families: Sequence[str] | None = 
     derived from this one).
     """
     data = _data(time, event, weights)
-    fits = {name: _fit(data, name) for name in map(_family, families or FAMILIES)}
+    fits = {name: _fit(data, name)
+            for name in (_family(f, splines=True) for f in families or FAMILIES)}
     table = pd.DataFrame([{
         "family": name, "loglik": f.loglik, "aic": f.aic, "bic": f.bic, "k": f.k,
         "converged": f.converged,
