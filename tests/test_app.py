@@ -178,3 +178,30 @@ def test_app_builds_and_cli_parses(model):
     assert (args.host, args.port, args.workbook) == ("127.0.0.1", 8050, None)
     shown = display(pd.DataFrame({"a": [1234567.8, 0.12345, np.nan], "b": ["x", "y", "z"]}))
     assert list(shown["a"]) == ["1,234,568", "0.123", ""]
+
+
+def test_new_mix_shares_move_the_budget_by_hand(model):
+    """Moving a share d of year 1's new mix from SOC to CAR T 2L changes the new-mix budget of
+    year k by eligible x d x (cost in year k of CAR T 2L - of SOC): only year 1's cohort moves."""
+    plan = model.budget[0]
+    d = 0.05
+    shares = whatif.new_shares(model, plan.name)
+    edited = {("SOC", 1): shares.at["SOC", 1] - d, ("CAR T 2L", 1): shares.at["CAR T 2L", 1] + d}
+    before, after = (whatif.whatif(model, plan=plan.name, shares=s) for s in ({}, edited))
+    assert after.ok and after.model.settings.budget_plan == plan.name
+    cost = before.results.cost_by_year(plan.years)
+    expected = plan.eligible_per_year * d * (cost.loc["CAR T 2L"] - cost.loc["SOC"])
+    change = whatif.budget_table(after.results)["new"] - whatif.budget_table(before.results)["new"]
+    np.testing.assert_allclose(change.to_numpy(), expected.to_numpy(), rtol=1e-9)
+
+
+def test_new_mix_shares_must_sum_to_one_and_be_numbers(model):
+    plan = model.budget[0].name
+    out = whatif.whatif(model, plan=plan, shares={("CAR T 2L", 2): 0.9})
+    assert not out.ok
+    assert out.problems == [f"Budget!E13: budget plan {plan} share_new year 2: found 1.7; the "
+                            "shares of a year must sum to 1"]
+    blank = whatif.whatif(model, plan=plan, shares={("SOC", 1): None})
+    assert blank.problems == [f"budget plan {plan} share_new year 1 SOC: found None; enter a "
+                              "number"]
+    assert "valid:" in whatif.whatif(model, plan="nope").problems[0]

@@ -22,7 +22,7 @@ from ..io.workbook_in import write_input_workbook
 from ..model import Model
 from ..results import Results, run
 from . import figures, whatif
-from .ui import input_ids, page
+from .ui import input_ids, page, share_id, shares_grid
 
 
 def display(table: pd.DataFrame) -> pd.DataFrame:
@@ -39,8 +39,9 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     return table.map(fmt)
 
 
-def _messages(lines: list[str]) -> ui.Tag | None:
-    return ui.div(*[ui.div(m) for m in lines], class_="hecon-problem") if lines else None
+def _messages(lines: list[str], boxed: bool = False) -> ui.Tag | None:
+    style = "hecon-problem hecon-problems" if boxed else "hecon-problem"
+    return ui.div(*[ui.div(m) for m in lines], class_=style) if lines else None
 
 
 def _register_messages(output: Outputs, outcome: reactive.Calc_, names: dict[str, str]) -> None:
@@ -65,7 +66,7 @@ def _results_outputs(input: Inputs, output: Outputs, outcome, base: Results) -> 
     def _problems():
         lines = outcome().problems
         return _messages(["These inputs cannot be run (as hecon validate reports):", *lines]
-                         if lines else [])
+                         if lines else [], boxed=True)
 
     @output(id="comparison")
     @render.text
@@ -115,18 +116,19 @@ def _threshold_output(input: Inputs, output: Outputs, outcome) -> None:
     @output(id="threshold")
     @render.text
     def _threshold():
+        req(outcome().ok)  # no stale price beside inputs that cannot be run
         return threshold.result()
 
 
 def _download_outputs(outcome) -> None:
-    @render.download(filename="hecon-what-if-inputs.xlsx")
+    @render.download_button(filename="hecon-what-if-inputs.xlsx")
     def save_inputs():
         out = outcome()
         req(out.ok)
         path = Path(tempfile.mkdtemp()) / "inputs.xlsx"
         return str(write_input_workbook(out.model, path))
 
-    @render.download(filename="hecon-what-if-results.xlsx")
+    @render.download_button(filename="hecon-what-if-results.xlsx")
     def save_results():
         out = outcome()
         req(out.ok)
@@ -193,6 +195,9 @@ def _psa_outputs(input: Inputs, output: Outputs, outcome, folder: Path) -> None:
                           f" {progress['done']:,} of {progress['draws']:,} draws")
         if status == "success" and task.result()[1]:
             return _messages([f"the PSA failed: {task.result()[1]}"])
+        if status == "success":
+            return ui.div(f"PSA of {progress['draws']:,} draws of the inputs as they were when "
+                          "it was run (run it again after a change)")
         return None
 
     @output(id="psa_table")
@@ -215,6 +220,29 @@ def _psa_outputs(input: Inputs, output: Outputs, outcome, folder: Path) -> None:
         return {"src": str(pngs()[1]), "width": "100%", "alt": "CEAC"}
 
 
+def _plan_shares(input: Inputs, base: reactive.Calc_) -> tuple[str | None, dict]:
+    """The chosen plan and the new-mix shares in its boxes (those rendered so far)."""
+    if not base().budget:
+        return None, {}
+    plan = input.plan()
+    grid = whatif.new_shares(base(), plan)
+    return plan, {(name, y): input[share_id(i, y)]() for i, name in enumerate(grid.index)
+                  for y in grid.columns if share_id(i, y) in input}
+
+
+def _share_outputs(input: Inputs, output: Outputs, outcome, base: reactive.Calc_) -> None:
+    @output(id="shares_grid")
+    @render.ui
+    def _grid():
+        req(base().budget)
+        return shares_grid(whatif.new_shares(base(), input.plan()))
+
+    @output(id="msg_shares")
+    @render.ui
+    def _messages_shares():
+        return _messages([p for p in outcome().problems if "budget plan" in p])
+
+
 def make_app(model: Model) -> App:
     """The Shiny app for ``model`` (the base case the what-ifs start from)."""
     base = run(model)
@@ -226,27 +254,35 @@ def make_app(model: Model) -> App:
         session.on_ended(lambda: shutil.rmtree(folder, ignore_errors=True))
 
         @reactive.calc
+        def base_model() -> Model:  # the scenario's model, before the boxes' edits
+            try:
+                return scenario_model(model, input.scenario()) if input.scenario() else model
+            except ValueError:
+                return model
+
+        @reactive.calc
         def outcome() -> whatif.Outcome:
             values = {name: input[ids[name]]() for name in editable}
             settings = {key: input[key]() for key in whatif.SETTINGS}
-            return whatif.whatif(model, input.scenario() or None, values, settings)
+            return whatif.whatif(model, input.scenario() or None, values, settings,
+                                 *_plan_shares(input, base_model))
 
         @reactive.effect
         @reactive.event(input.scenario, ignore_init=True)
         def _scenario():  # the boxes show the scenario's values
-            try:
-                m = scenario_model(model, input.scenario()) if input.scenario() else model
-            except ValueError:
-                return
+            m = base_model()
             for name in editable:
                 ui.update_numeric(ids[name], value=m.parameters[name].value)
             for key in whatif.SETTINGS:
                 value = m.settings.horizon if key == "horizon_years" else getattr(m.settings, key)
                 ui.update_numeric(key, value=value)
+            if m.budget:
+                ui.update_select("plan", selected=m.settings.budget_plan or m.budget[0].name)
 
         _register_messages(output, outcome, {**{n: ids[n] for n in editable},
                                              **{k: k for k in whatif.SETTINGS}})
         _results_outputs(input, output, outcome, base)
+        _share_outputs(input, output, outcome, base_model)
         _threshold_output(input, output, outcome)
         _download_outputs(outcome)
         _figure_outputs(input, output, outcome, folder)

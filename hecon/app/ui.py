@@ -6,6 +6,7 @@ PNGs drawn on the server and sent inline.
 
 from __future__ import annotations
 
+import pandas as pd
 from shiny import ui
 
 from ..cea import decision_wtp, product_price_parameter, uses_product
@@ -16,9 +17,9 @@ from .whatif import GROUPS, SETTINGS, parameter_groups
 CSS = """
 .hecon-problem { color: #b00020; font-size: 0.85em; margin: -0.6em 0 0.6em 0; }
 .hecon-source { color: #555; font-size: 0.78em; margin: -0.7em 0 0.8em 0; }
-#problems:empty { display: none; }
-#problems { border: 1px solid #b00020; padding: 0.4em; margin-bottom: 0.8em; }
+.hecon-problems { border: 1px solid #b00020; padding: 0.4em; margin: 0 0 0.8em 0; }
 .hecon-sentence { font-size: 1.05em; margin: 0.3em 0; }
+.hecon-shares td { padding: 0 0.4em; } .hecon-shares .form-group { margin: 0; }
 """
 
 
@@ -35,6 +36,21 @@ def default_comparison(model: Model) -> tuple[str, str]:
     users = [s.name for s in model.strategies
              if param is not None and uses_product(model, s, param) and s.name != names[0]]
     return (users[0] if users else names[-1]), names[0]
+
+
+def share_id(row: int, year: int) -> str:
+    """Input id of the new-mix share of the ``row``-th strategy of a plan in ``year``."""
+    return f"share_{row}_{year}"
+
+
+def shares_grid(shares: pd.DataFrame) -> ui.Tag:
+    """A box for each market share: strategies (rows) by budget year (columns)."""
+    head = ui.tags.tr(ui.tags.th("strategy"), *[ui.tags.th(f"year {y}") for y in shares])
+    rows = [ui.tags.tr(ui.tags.td(name), *[
+        ui.tags.td(ui.input_numeric(share_id(i, y), None, float(shares.at[name, y]), min=0,
+                                    max=1, step=0.05, width="7em")) for y in shares])
+        for i, name in enumerate(shares.index)]
+    return ui.tags.table(head, *rows, class_="hecon-shares")
 
 
 def _parameter_input(p: Parameter, input_id: str) -> list:
@@ -84,7 +100,10 @@ def sidebar(model: Model) -> ui.Sidebar:
 
 def _results_tab(model: Model) -> ui.NavPanel:
     budget = ([ui.h5("Budget impact by year (undiscounted) with cost per member per month"),
-               ui.output_table("budget")] if model.budget else [])
+               ui.output_table("budget"),
+               ui.h6("Market shares of the new mix by budget year (each year sums to 1)"),
+               ui.output_ui("shares_grid"), ui.output_ui("msg_shares")]
+              if model.budget else [])
     return ui.nav_panel(
         "Results",
         ui.div(ui.output_text("comparison"), class_="hecon-sentence"),

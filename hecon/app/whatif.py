@@ -8,7 +8,7 @@ Incremental analysis and dominance in words follow Drummond et al. (2015, ch. 4)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -97,25 +97,54 @@ def _setting_changes(model: Model, settings: dict[str, Any]) -> tuple[dict[str, 
     return out, problems
 
 
+def with_shares(model: Model, plan: str, shares: dict[tuple[str, int], Any]) -> Model:
+    """``model`` budgeting for ``plan`` (Settings budget_plan) with some market shares of its
+    new mix replaced: ``shares[(strategy, year)]`` (years from 1)."""
+    plans = {b.name: b for b in model.budget}
+    if plan not in plans:
+        raise ValueError(f"budget_plan: found {plan!r}; valid: {', '.join(plans)}")
+    new, problems = [], []
+    for strategy, years in plans[plan].shares_new:
+        row = []
+        for year, old in enumerate(years, start=1):
+            v = shares.get((strategy, year), old)
+            try:
+                row.append(float(v))
+            except (TypeError, ValueError):
+                problems.append(f"budget plan {plan} share_new year {year} {strategy}: found "
+                                f"{v!r}; enter a number")
+        new.append((strategy, tuple(row)))
+    if problems:
+        raise ValueError("\n".join(problems))
+    budget = tuple(replace(b, shares_new=tuple(new)) if b.name == plan else b
+                   for b in model.budget)
+    return replace(model, budget=budget, settings=replace(model.settings, budget_plan=plan))
+
+
 def edit(model: Model, scenario: str | None = None, values: dict[str, Any] | None = None,
-         settings: dict[str, Any] | None = None) -> Model:
-    """``model`` with a scenario applied, then parameter values and settings replaced, validated
-    like a workbook (``tables_to_model(model_to_tables(...))``); raises :class:`InputError`
-    with ``hecon validate``'s messages, or ValueError."""
+         settings: dict[str, Any] | None = None, plan: str | None = None,
+         shares: dict[tuple[str, int], Any] | None = None) -> Model:
+    """``model`` with a scenario applied, then parameter values, settings and the chosen budget
+    plan's new-mix market shares replaced, validated like a workbook
+    (``tables_to_model(model_to_tables(...))``); raises :class:`InputError` with ``hecon
+    validate``'s messages, or ValueError."""
     m = scenario_model(model, scenario) if scenario else model
     changed, problems = _changes(m, values or {})
     new_settings, bad_settings = _setting_changes(m, settings or {})
     if problems or bad_settings:
         raise ValueError("\n".join(problems + bad_settings))
     m = m.with_values(**changed).with_settings(**new_settings)
+    if plan is not None and m.budget:
+        m = with_shares(m, plan, shares or {})
     return tables_to_model(model_to_tables(m), scenario)
 
 
 def whatif(model: Model, scenario: str | None = None, values: dict[str, Any] | None = None,
-           settings: dict[str, Any] | None = None) -> Outcome:
+           settings: dict[str, Any] | None = None, plan: str | None = None,
+           shares: dict[tuple[str, int], Any] | None = None) -> Outcome:
     """Edit and run ``model``; never raises on bad input (the problems are in the Outcome)."""
     try:
-        edited = edit(model, scenario, values, settings)
+        edited = edit(model, scenario, values, settings, plan, shares)
     except InputError as err:
         return Outcome(None, None, [str(p) for p in err.problems])
     except (ValueError, KeyError, TypeError) as err:
@@ -204,8 +233,16 @@ def threshold_text(model: Model, strategy: str, comparator: str, wtp: float) -> 
     return f"Threshold {param} {at}: {money(price, cur)}"
 
 
-def budget_table(res: Results, plan: str | None) -> pd.DataFrame | None:
-    """Budget impact by year for ``plan`` (ISPOR 2014) with PMPM, or None without a plan."""
+def budget_table(res: Results, plan: str | None = None) -> pd.DataFrame | None:
+    """Budget impact by year for ``plan`` (default: the model's; ISPOR 2014) with PMPM, or None
+    without a plan."""
     if not res.model.budget:
         return None
     return res.budget_impact(plan)
+
+
+def new_shares(model: Model, plan: str) -> pd.DataFrame:
+    """Market shares of ``plan``'s new mix: strategy (rows) × budget year (columns, from 1)."""
+    p = {b.name: b for b in model.budget}[plan]
+    return pd.DataFrame({s: years for s, years in p.shares_new},
+                        index=range(1, p.years + 1)).T
