@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pandas as pd
 import pytest
 
 import hecon
@@ -58,7 +59,12 @@ def app_url():
 
 
 @pytest.fixture(scope="module")
-def driver():
+def downloads(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def driver(downloads):
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
@@ -68,6 +74,8 @@ def driver():
                 "--window-size=1400,1000"):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
     drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     yield drv
     drv.quit()
@@ -102,7 +110,19 @@ def _set_number(drv, element_id: str, value: float) -> None:
     box.send_keys(f"{value:.0f}", Keys.TAB)
 
 
-def test_price_change_updates_icer_and_threshold_without_leaving_localhost(app_url, driver):
+def _downloaded(folder: Path, timeout: float = 15.0) -> Path:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        done = [p for p in folder.glob("*.xlsx") if p.stat().st_size > 0]
+        if done and not list(folder.glob("*.crdownload")):
+            return done[0]
+        time.sleep(0.2)
+    pytest.fail(f"no workbook downloaded into {folder}")
+
+
+def test_price_change_updates_icer_and_threshold_without_leaving_localhost(app_url, driver,
+                                                                          downloads):
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
     from hecon.app.ui import input_ids
@@ -119,11 +139,18 @@ def test_price_change_updates_icer_and_threshold_without_leaving_localhost(app_u
     Select(driver.find_element("id", "strategy")).select_by_value("CAR T 3L")
     text = _wait_text(driver, "threshold", f"{expected_price:,.0f} USD")
     assert "CAR T 3L vs SOC at 100,000 USD per QALY" in text
+    if os.environ.get("HECON_APP_SCREENSHOT"):  # refreshes docs/app.png (see the README)
+        driver.save_screenshot(os.environ["HECON_APP_SCREENSHOT"])
+
+    button = driver.find_element(By.ID, "save_inputs")
+    driver.execute_script("arguments[0].scrollIntoView();", button)
+    button.click()
+    again = hecon.run(hecon.load_workbook(_downloaded(downloads))).summary()
+    expected = hecon.run(edited).summary()
+    pd.testing.assert_frame_equal(again, expected, rtol=1e-9, atol=0)
 
     urls = _requested_urls(driver)
     assert urls, "the performance log recorded no request"
     foreign = [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")
                and urlparse(u).hostname != "127.0.0.1"]
     assert not foreign, f"requests left localhost: {foreign}"
-    if os.environ.get("HECON_APP_SCREENSHOT"):  # tools: refresh the README's screenshot
-        driver.save_screenshot(os.environ["HECON_APP_SCREENSHOT"])
