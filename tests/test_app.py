@@ -123,6 +123,8 @@ def test_bad_input_gives_the_messages_of_hecon_validate(model, tmp_path, capsys,
     ({}, {"discount_costs": 1.5}, "discount_costs: found 1.5; must be in [0, 1]"),
     ({}, {"discount_outcomes": None}, "discount_outcomes: found blank; enter a number"),
     ({}, {"horizon_years": -3}, "horizon_years: found -3.0; must be in (0, inf)"),
+    ({}, {"horizon_years": 1e7}, "horizon_years: found 1e+07; the app runs horizons up to 150 "
+                                 "years"),
 ])
 def test_blank_or_impossible_boxes_never_raise(model, values, settings, found):
     out = whatif.whatif(model, values=values, settings=settings)

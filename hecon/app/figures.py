@@ -13,13 +13,12 @@ from ..cea import ceac, ceaf, psa_summary
 from ..model import Model
 from ..plots import figure_output, plot_ce_plane, plot_ceac
 from ..psa import BLOCK, PSAResults, psa
-
-__all__ = ["PSAResults", "line_labels", "psa_pngs", "psa_table", "run_psa", "survival_png",
-           "trace_png", "wtp_grid"]
 from ..report_figures import line_regimens, plot_survival, plot_traces
 from ..results import Results
 
 SCREEN_DPI = 80
+#: the largest PSA the app starts (a larger one belongs to ``hecon psa``)
+MAX_DRAWS = 100_000
 
 
 def _png(draw: Callable[[str], list[Path]], path: Path) -> Path:

@@ -181,7 +181,7 @@ def _psa_outputs(input: Inputs, output: Outputs, outcome, folder: Path) -> None:
     def _start():
         out = outcome()
         n = input.draws()
-        if out.ok and n and n >= 1 and task.status() != "running":
+        if out.ok and n and 1 <= n <= figures.MAX_DRAWS and task.status() != "running":
             progress.update(done=0, draws=int(n))
             task.invoke(out.model, int(n))
 

@@ -11,7 +11,7 @@ from shiny import ui
 
 from ..cea import decision_wtp, product_price_parameter, uses_product
 from ..model import Model, Parameter
-from .figures import line_labels
+from .figures import MAX_DRAWS, line_labels
 from .whatif import GROUPS, SETTINGS, parameter_groups
 
 CSS = """
@@ -131,7 +131,8 @@ def _figures_tab(model: Model) -> ui.NavPanel:
 def _psa_tab() -> ui.NavPanel:
     return ui.nav_panel(
         "PSA",
-        ui.input_numeric("draws", "Draws", 500, min=100, step=100),
+        ui.input_numeric("draws", f"Draws (up to {MAX_DRAWS:,})", 500, min=100,
+                         max=MAX_DRAWS, step=100),
         ui.input_action_button("run_psa", "Run PSA"),
         ui.output_ui("psa_progress"),
         ui.output_table("psa_table"),

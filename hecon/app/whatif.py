@@ -28,6 +28,9 @@ OTHER = "Other parameters"
 #: the settings a user may edit: name → label
 SETTINGS = {"horizon_years": "Time horizon (years)", "discount_costs": "Discount rate, costs",
             "discount_outcomes": "Discount rate, outcomes"}
+#: the longest horizon the app runs (years): beyond any lifetime, and bounded so that a slip of
+#: the keyboard (1e7 years) cannot make a weekly model take minutes and gigabytes
+MAX_HORIZON = 150.0
 STATUS_WORDS = {"ref": "reference (lowest cost)", "D": "dominated", "ED": "extendedly dominated"}
 
 
@@ -90,10 +93,15 @@ def _setting_changes(model: Model, settings: dict[str, Any]) -> tuple[dict[str, 
             continue
         current = st.horizon if key == "horizon_years" else getattr(st, key)
         try:
-            if float(v) != current:
-                out[key] = float(v)
+            x = float(v)
         except (TypeError, ValueError):
             problems.append(f"Settings: {key}: found {v!r}; enter a number")
+            continue
+        if key == "horizon_years" and x > MAX_HORIZON:
+            problems.append(f"Settings: {key}: found {x:g}; the app runs horizons up to "
+                            f"{MAX_HORIZON:g} years")
+        elif x != current:
+            out[key] = x
     return out, problems
 
 
