@@ -176,6 +176,14 @@ def test_app_builds_and_cli_parses(model):
     from hecon.app.server import display, make_app
 
     assert make_app(model) is not None
+    from hecon.examples import template_model
+
+    small = template_model()  # no budget plan; maybe no CAR T
+    assert make_app(small) is not None
+    out = whatif.whatif(small, plan=None)
+    assert out.ok and whatif.budget_table(out.results) is None
+    first, last = small.strategy_names[0], small.strategy_names[-1]
+    assert whatif.threshold_text(small, last, first, 1e5)
     args = cli.build_parser().parse_args(["app"])
     assert (args.host, args.port, args.workbook) == ("127.0.0.1", 8050, None)
     shown = display(pd.DataFrame({"a": [1234567.8, 0.12345, np.nan], "b": ["x", "y", "z"]}))

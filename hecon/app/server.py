@@ -24,6 +24,8 @@ from ..results import Results, run
 from . import figures, whatif
 from .ui import input_ids, page, share_id, shares_grid
 
+IMAGE_STYLE = "width: 100%; max-width: 900px;"
+
 
 def display(table: pd.DataFrame) -> pd.DataFrame:
     """Numbers as ``hecon run`` prints them: thousands separators for large values, else three
@@ -138,7 +140,7 @@ def _download_outputs(outcome) -> None:
 
 def _figure_outputs(input: Inputs, output: Outputs, outcome, folder: Path) -> None:
     def image(path: Path) -> dict:
-        return {"src": str(path), "width": "100%", "alt": path.stem}
+        return {"src": str(path), "alt": path.stem, "style": IMAGE_STYLE}
 
     @output(id="survival")
     @render.image
@@ -212,12 +214,12 @@ def _psa_outputs(input: Inputs, output: Outputs, outcome, folder: Path) -> None:
     @output(id="ce_plane")
     @render.image
     def _ce_plane():
-        return {"src": str(pngs()[0]), "width": "100%", "alt": "CE plane"}
+        return {"src": str(pngs()[0]), "alt": "CE plane", "style": IMAGE_STYLE}
 
     @output(id="ceac")
     @render.image
     def _ceac():
-        return {"src": str(pngs()[1]), "width": "100%", "alt": "CEAC"}
+        return {"src": str(pngs()[1]), "alt": "CEAC", "style": IMAGE_STYLE}
 
 
 def _plan_shares(input: Inputs, base: reactive.Calc_) -> tuple[str | None, dict]:
