@@ -327,6 +327,18 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_app(args: argparse.Namespace) -> int:
+    from .app import INSTALL_HINT, serve
+
+    try:
+        import shiny  # noqa: F401
+    except ImportError:
+        print(f"hecon: error: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    serve(args.workbook, host=args.host, port=args.port)
+    return 0
+
+
 def _print_warnings(model) -> None:
     """What the reader accepted but an analyst should know (unused inputs, ranges, CVs)."""
     for w in model.warnings:
@@ -482,6 +494,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "sheet, cell and parameter (exit code 2 if there is any).")
     p.add_argument("workbook", help="input workbook (.xlsx)")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("app", help="a local what-if web app: change inputs, see results at once",
+                       description="Serve a what-if app in the browser (Shiny for Python; "
+                       "everything served from this machine): edit any parameter with a DSA "
+                       "range, the settings, scenario and budget plan, and see the tables, "
+                       "ICERs, threshold price, budget impact and figures update; run a PSA; "
+                       "save the edited inputs or the results as workbooks.")
+    _workbook_args(p, scenario=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.set_defaults(func=_cmd_app)
     return parser
 
 

@@ -15,7 +15,9 @@ exponential; parallel lines across arms support proportional hazards).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +81,30 @@ def _legend(ax: Axes, loc: str = "best") -> None:
               handlelength=3.5)
 
 
+#: (formats, dpi) of :func:`save_figure` when not given; see :func:`figure_output`
+_OUTPUT: ContextVar[tuple[tuple[str, ...], int]] = ContextVar("figure_output",
+                                                              default=(("png", "svg"), 300))
+
+
+@contextmanager
+def figure_output(formats: Sequence[str], dpi: int) -> Iterator[None]:
+    """Within the block, figures are saved in ``formats`` at ``dpi`` (e.g. a quick PNG for
+    the app instead of print-quality PNG and SVG)."""
+    token = _OUTPUT.set((tuple(formats), int(dpi)))
+    try:
+        yield
+    finally:
+        _OUTPUT.reset(token)
+
+
 def save_figure(fig: Figure, path_without_suffix: str | Path,
-                formats: Sequence[str] = ("png", "svg"), dpi: int = 300, *,
+                formats: Sequence[str] | None = None, dpi: int | None = None, *,
                 force: bool = False) -> list[Path]:
-    """Write ``fig`` as ``<path>.<format>`` for each format, each atomically (an existing file
-    only with ``force``), close it and return the paths written."""
+    """Write ``fig`` as ``<path>.<format>`` for each format (default PNG and SVG at 300 dpi, or
+    as set by :func:`figure_output`), each atomically (an existing file only with ``force``),
+    close it and return the paths written."""
+    formats = _OUTPUT.get()[0] if formats is None else formats
+    dpi = _OUTPUT.get()[1] if dpi is None else dpi
     paths = []
     try:
         for fmt in formats:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -111,7 +112,8 @@ def available_cores() -> int:
 
 def psa(model: Model, draws: int, seed: int | None = None, client=None,
         chunk_size: int | None = None, progress: bool | None = None,
-        threads: int | None = None) -> PSAResults:
+        threads: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None) -> PSAResults:
     """Run a PSA of ``draws`` draws (draw 0 = base case).
 
     ``seed`` defaults to the model's Settings seed; ``client`` is a ``dask.distributed.Client``
@@ -119,7 +121,8 @@ def psa(model: Model, draws: int, seed: int | None = None, client=None,
     core: numpy and the FFTs release the GIL, so chunks run side by side; each thread holds one
     chunk's working set, ~200 MiB for the default model); ``chunk_size`` (a multiple of
     :data:`BLOCK`) defaults to what fits the memory budget; ``progress`` shows a bar (default:
-    on a terminal).
+    on a terminal); ``on_progress(done, draws)`` is called as each chunk finishes (e.g. by the
+    app's progress bar).
     """
     draws = int(draws)
     if draws < 1:
@@ -133,8 +136,16 @@ def psa(model: Model, draws: int, seed: int | None = None, client=None,
     spans = chunk_spans(n_blocks, chunk_size // BLOCK)
     show = sys.stderr.isatty() if progress is None else progress
     bar = _progress(draws, show)
-    parts = run_chunks(run_chunk, model, seeds, spans, threads, client,
-                       done=lambda a, b: bar.update(min(b * BLOCK, draws) - min(a * BLOCK, draws)))
+    finished = [0]
+
+    def done(a: int, b: int) -> None:
+        n = min(b * BLOCK, draws) - min(a * BLOCK, draws)
+        finished[0] += n
+        bar.update(n)
+        if on_progress is not None:
+            on_progress(finished[0], draws)
+
+    parts = run_chunks(run_chunk, model, seeds, spans, threads, client, done=done)
     bar.close()
     merged = {k: np.concatenate([parts[a][k] for a, _ in spans])[:draws] for k in parts[0]}
     return PSAResults(model, _dataset(model, merged, seed))
