@@ -103,7 +103,7 @@ class _Predictor:
         values = {k: np.repeat(v, len(x)) for k, v in base.items()}
         for j, name in enumerate(self.names):
             values[name] = x[:, j].astype(float)
-        ps = ParameterSet(values, len(x))
+        ps = ParameterSet.of(self.model, values, len(x))
         runs = {0: evaluate(self.model, ps, keep_trace=True)}
         out = np.empty((len(x), len(self.table)))
         for i, row in self.table.iterrows():
