@@ -155,7 +155,7 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
     started = (m >= split.n).astype(float)  # share infused by τ
     if split.f is not None:
         started += split.f * ((m >= split.n + 1) - started)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         waited = np.where(w > 0, np.clip(head / np.where(w > 0, w, 1.0), 0.0, 1.0), 1.0)
     waited = np.where(head < 0, 0.0, waited)
     treated = (1.0 - p_no) * (1.0 - x)
