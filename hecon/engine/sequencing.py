@@ -14,7 +14,10 @@ once; the Python loops are over strategies and lines only.
 
 Timing. t_k = kΔ. The first line starts at t_0; later lines and palliative care start during a
 cycle, on average at its midpoint, so their kernels are evaluated at (m + ½)Δ after entry. Flows
-are indexed by the cycle in which they happen (index 0: at t = 0).
+are indexed by the cycle in which they happen (index 0: at t = 0). A delay within a line (the
+CAR T wait for infusion) need not be a whole number of cycles: it is split between the two
+neighbouring cycles by linear interpolation (a two-tap kernel, :func:`split_delay`), which keeps
+its mean, so results do not depend on where the cycle grid falls.
 
 Background mortality. Kernels hold *excess* survival: relative to general-population survival
 from the cohort's start age over the same time since the line started (so a curve that starts
@@ -85,6 +88,11 @@ class DelaySplit:
     hi: np.ndarray
     shift: bool
 
+    def started(self, head: int) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each tap has started by the first ``head`` grid points (m = −1, 0, ...)."""
+        m = np.arange(-1, head - 1)
+        return m >= self.n, m >= self.n + 1
+
 
 def split_delay(tau: np.ndarray, delay: np.ndarray) -> DelaySplit:
     """Split ``delay`` (D, 1) years between the two flow cells of the kernel grid ``tau`` (from
@@ -115,9 +123,8 @@ def _delayed_survival(curve: Distribution, bg0: Distribution, tau: np.ndarray,
     taken over the earlier tap's calendar interval, a difference of one cycle of background
     hazard), so the curve is evaluated once; unless the taps are not a cycle apart."""
     since_start = np.maximum(tau, 0.0)
-    m = np.arange(-1, head - 1)
     s_lo = excess_on_grid(curve, bg0, np.maximum(tau[None, :] - split.lo, 0.0), since_start)
-    started_lo = m >= split.n
+    started_lo, started_hi = split.started(head)
     if split.f is None:
         return s_lo, s_lo[:, :head] * started_lo
     f = split.f
@@ -127,7 +134,6 @@ def _delayed_survival(curve: Distribution, bg0: Distribution, tau: np.ndarray,
         s_hi = excess_on_grid(curve, bg0, np.maximum(tau[None, :] - split.hi, 0.0), since_start)
     s = s_lo * (1.0 - f)
     s += f * s_hi
-    started_hi = m >= split.n + 1
     return s, (1.0 - f) * s_lo[:, :head] * started_lo + f * s_hi[:, :head] * started_hi
 
 
@@ -151,10 +157,10 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
     # the pathway (waiting for infusion) only concerns the first `short` grid points
     short = min(tau.size - 1, int(split.n.max()) + 2)
     head = tau[None, : short + 1]
-    m = np.arange(-1, short)
-    started = (m >= split.n).astype(float)  # share infused by τ
+    started_lo, started_hi = split.started(short + 1)
+    started = started_lo.astype(float)  # share infused by τ
     if split.f is not None:
-        started += split.f * ((m >= split.n + 1) - started)
+        started += split.f * (started_hi - started)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         waited = np.where(w > 0, np.clip(head / np.where(w > 0, w, 1.0), 0.0, 1.0), 1.0)
     waited = np.where(head < 0, 0.0, waited)
@@ -174,6 +180,7 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
         on = np.minimum(s_ttd, pf)[:, 1:]
     kernels = LineKernels(
         pf=pf[:, 1:], on=on, exits=treated * (s_pfs[:, :-1] - s_pfs[:, 1:]), death_share=d,
+        # waiting = neither dropped out (evenly over the wait) nor infused (at the split)
         bridge=np.maximum(1.0 - p_no * waited[:, 1:] - (1.0 - p_no) * started[:, 1:], 0.0),
         dropout=p_no * np.diff(waited, axis=1),
         treat=(1.0 - p_no) * np.diff(started, axis=1),
