@@ -128,13 +128,16 @@ def _delayed_survival(curve: Distribution, bg0: Distribution, tau: np.ndarray,
     if split.f is None:
         return s_lo, s_lo[:, :head] * started_lo
     f = split.f
-    if split.shift:
-        s_hi = np.concatenate([s_lo[:, :1], s_lo[:, :-1]], axis=1)
+    s = s_lo * (1.0 - f)
+    if split.shift:  # the later tap: s_lo one point later (the first point is 1: not started)
+        s[:, 1:] += f * s_lo[:, :-1]
+        s[:, :1] += f * s_lo[:, :1]
+        hi_head = np.concatenate([s_lo[:, :1], s_lo[:, :head - 1]], axis=1)
     else:
         s_hi = excess_on_grid(curve, bg0, np.maximum(tau[None, :] - split.hi, 0.0), since_start)
-    s = s_lo * (1.0 - f)
-    s += f * s_hi
-    return s, (1.0 - f) * s_lo[:, :head] * started_lo + f * s_hi[:, :head] * started_hi
+        s += f * s_hi
+        hi_head = s_hi[:, :head]
+    return s, (1.0 - f) * s_lo[:, :head] * started_lo + f * hi_head * started_hi
 
 
 def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distribution,
