@@ -47,12 +47,13 @@ def _grid_shape(model: Model) -> tuple[int, float]:
     return model.settings.n_cycles, model.settings.cycle_years
 
 
-def _drug_rate(reg: Regimen, ps: ParameterSet, tau: np.ndarray, dt: float) -> np.ndarray:
-    """Drug cost per year on treatment at time since start τ (D, M), from the monthly schedule:
-    at each grid point, the schedule's mean over the part of the line the point stands for in
-    the trapezoid rule, [max(τ − Δ/2, 0), τ + Δ/2]. A price step inside that span is split by
-    the share of it on either side, so steps need not fall on cycle boundaries (a step on a
-    boundary counts each price for its own half cycle)."""
+def _drug_rate(reg: Regimen, ps: ParameterSet, tau: np.ndarray) -> np.ndarray:
+    """Drug cost per year on treatment at time since start τ (D, M; τ evenly spaced by the
+    cycle Δ), from the monthly schedule: at each grid point, the schedule's mean over the part
+    of the line the point stands for in the trapezoid rule, [max(τ − Δ/2, 0), τ + Δ/2]. A price
+    step inside that span is split by the share of it on either side, so steps need not fall on
+    cycle boundaries (a step on a boundary counts each price for its own half cycle)."""
+    dt = tau[1] - tau[0]
     start = np.maximum(tau - 0.5 * dt, 0.0)
     end = tau + 0.5 * dt
 
@@ -78,14 +79,14 @@ def _utility_factor(model: Model, t: np.ndarray) -> np.ndarray:
     return norms[idx] / start
 
 
-def _drug(reg: Regimen, ps: ParameterSet, tau: np.ndarray, dt: float,
-          on_kernel: np.ndarray | None, pf_kernel: np.ndarray) -> np.ndarray:
+def _drug(reg: Regimen, ps: ParameterSet, tau: np.ndarray, on_kernel: np.ndarray | None,
+          pf_kernel: np.ndarray) -> np.ndarray:
     """Drug cost per year on treatment: a rate (D, 1) when the schedule is one price from the
     start, else the kernel on-treatment × rate(τ) (D, T+1) for a schedule that changes."""
     if len(reg.drug_cost) == 1 and reg.drug_cost[0][0] == 0:
         return ps[reg.drug_cost[0][1]][:, None] * MONTHS_PER_YEAR
     on = pf_kernel if on_kernel is None else on_kernel
-    return on * _drug_rate(reg, ps, tau, dt)
+    return on * _drug_rate(reg, ps, tau)
 
 
 @dataclass
@@ -159,7 +160,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
                 p_not_infused=0.0 if cart is None else ps[cart.p_not_infused],
                 p_death_if_not_infused=0.0 if cart is None else ps[cart.p_death_if_not_infused],
                 excess_death=tox[reg.name].excess_death)
-            kernel_cache[reg.name, first] = (k, clipped, _drug(reg, ps, tau[1:], dt, k.on, k.pf))
+            kernel_cache[reg.name, first] = (k, clipped, _drug(reg, ps, tau[1:], k.on, k.pf))
         return kernel_cache[reg.name, first]
 
     for s, strat in enumerate(strategies):

@@ -220,7 +220,7 @@ def test_drug_rate_integrates_the_schedule_exactly(offset, months, prices):
     reg = hecon.Regimen("r", "pfs", 0.8, drug_cost=tuple(zip(months, names, strict=False)))
     ps = hecon.ParameterSet({n: np.array([p]) for n, p in zip(names, prices, strict=False)}, 1)
     span = (tau + dt / 2) - np.maximum(tau - dt / 2, 0.0)
-    got = _drug_rate(reg, ps, tau, dt)[0] @ span
+    got = _drug_rate(reg, ps, tau)[0] @ span
     end = tau[-1] + dt / 2
     order = np.argsort(months)
     starts = np.append(np.array(months)[order] / 12, np.inf)
