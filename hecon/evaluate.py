@@ -53,11 +53,23 @@ def _grid_shape(model: Model) -> tuple[int, float]:
 
 
 def _drug_rate(reg: Regimen, ps: ParameterSet, tau: np.ndarray) -> np.ndarray:
-    """Drug cost per year on treatment at time since start τ (D, M), from the monthly schedule."""
+    """Drug cost per year on treatment at time since start τ (D, M; τ evenly spaced by the
+    cycle Δ), from the monthly schedule: at each grid point, the schedule's mean over the part
+    of the line the point stands for in the trapezoid rule, [max(τ − Δ/2, 0), τ + Δ/2]. A price
+    step inside that span is split by the share of it on either side, so steps need not fall on
+    cycle boundaries (a step on a boundary counts each price for its own half cycle)."""
+    dt = tau[1] - tau[0]
+    start = np.maximum(tau - 0.5 * dt, 0.0)
+    end = tau + 0.5 * dt
+
+    def share_after(month: float) -> np.ndarray:
+        return np.clip((end - month / MONTHS_PER_YEAR) / (end - start), 0.0, 1.0)
+
+    steps = sorted(reg.drug_cost, key=lambda x: x[0])
     rate = np.zeros((ps.n_draws, tau.size))
-    for start_month, cost in sorted(reg.drug_cost, key=lambda x: x[0]):
-        rate = np.where(tau[None, :] >= start_month / MONTHS_PER_YEAR,
-                        ps[cost][:, None] * MONTHS_PER_YEAR, rate)
+    for (month, cost), (next_month, _) in zip(steps, steps[1:] + [(np.inf, None)], strict=True):
+        rate += (ps[cost][:, None] * MONTHS_PER_YEAR) * (share_after(month)
+                                                          - share_after(next_month))
     return rate
 
 

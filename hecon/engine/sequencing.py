@@ -14,7 +14,10 @@ once; the Python loops are over strategies and lines only.
 
 Timing. t_k = kΔ. The first line starts at t_0; later lines and palliative care start during a
 cycle, on average at its midpoint, so their kernels are evaluated at (m + ½)Δ after entry. Flows
-are indexed by the cycle in which they happen (index 0: at t = 0).
+are indexed by the cycle in which they happen (index 0: at t = 0). A delay within a line (the
+CAR T wait for infusion) need not be a whole number of cycles: it is split between the two
+neighbouring cycles by linear interpolation (a two-tap kernel, :func:`split_delay`), which keeps
+its mean, so results do not depend on where the cycle grid falls.
 
 Background mortality. Kernels hold *excess* survival: relative to general-population survival
 from the cohort's start age over the same time since the line started (so a curve that starts
@@ -72,6 +75,71 @@ class LineKernels:
     excess_death: np.ndarray
 
 
+@dataclass
+class DelaySplit:
+    """A delay (D, 1) in years placed on a line's flow grid as a two-tap kernel: a share
+    ``1 − f`` of patients at cell ``n`` (delay ``lo``) and ``f`` at cell ``n + 1`` (delay
+    ``hi``), with (1 − f)·lo + f·hi the delay itself. ``f`` is ``None`` when every delay is a
+    whole number of cells; ``shift`` says that hi − lo is one cycle for every draw."""
+
+    n: np.ndarray
+    f: np.ndarray | None
+    lo: np.ndarray
+    hi: np.ndarray
+    shift: bool
+
+    def started(self, head: int) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each tap has started by the first ``head`` grid points (m = −1, 0, ...)."""
+        m = np.arange(-1, head - 1)
+        return m >= self.n, m >= self.n + 1
+
+
+def split_delay(tau: np.ndarray, delay: np.ndarray) -> DelaySplit:
+    """Split ``delay`` (D, 1) years between the two flow cells of the kernel grid ``tau`` (from
+    :func:`kernel_times`) whose centres enclose it, by linear interpolation. Cell j holds what
+    happens between τ_{j−1} and τ_j, so its events are counted (discounted, and charged half a
+    cycle of occupancy by the trapezoid rule) at its centre c_j = max(τ_j − Δ/2, 0): jΔ on a
+    later line (entries arrive mid-cycle), (j − ½)Δ on the first, whose cell 0 is t = 0. The
+    split keeps the mean delay, so the time spent waiting and the discounting are exact to
+    first order at any cycle length. Delays within 1e-9 cells of a whole number are whole."""
+    dt = tau[1] - tau[0]
+    centre = np.maximum(tau[1:] - 0.5 * dt, 0.0)
+    d = np.interp(delay, centre, np.arange(centre.size, dtype=float))
+    whole = np.round(d)
+    d = np.where(np.abs(d - whole) < 1e-9, whole, d)
+    n = np.minimum(np.floor(d).astype(int), centre.size - 2)
+    step = centre[n + 1] - centre[n]
+    f = d - n
+    lo = delay - f * step
+    return DelaySplit(n, f if f.any() else None, lo, lo + step,
+                      bool(np.all(np.abs(step - dt) <= 1e-9 * dt)))
+
+
+def _delayed_survival(curve: Distribution, bg0: Distribution, tau: np.ndarray,
+                      split: DelaySplit, head: int) -> tuple[np.ndarray, np.ndarray]:
+    """Excess survival since a delayed start on the grid ``tau`` (D, M): the two taps of
+    ``split`` mixed; and on the first ``head`` points the same with nobody counted before their
+    start. The later tap is the earlier one a cycle later (its excess over the background is
+    taken over the earlier tap's calendar interval, a difference of one cycle of background
+    hazard), so the curve is evaluated once; unless the taps are not a cycle apart."""
+    since_start = np.maximum(tau, 0.0)
+    s_lo = excess_on_grid(curve, bg0, np.maximum(tau[None, :] - split.lo, 0.0), since_start)
+    started_lo, started_hi = split.started(head)
+    if split.f is None:
+        return s_lo, s_lo[:, :head] * started_lo
+    f = split.f
+    s = s_lo * (1.0 - f)
+    if split.shift:  # the later tap: s_lo one point later (the first point is 1: not started)
+        s[:, 1:] += f * s_lo[:, :-1]
+        s[:, :1] += f * s_lo[:, :1]
+        hi_head = np.concatenate([s_lo[:, :1], s_lo[:, :head - 1]], axis=1)
+    else:
+        s_hi = excess_on_grid(curve, bg0, np.maximum(tau[None, :] - split.hi, 0.0), since_start)
+        s += f * s_hi
+        hi_head = s_hi[:, :head]
+    return s, (1.0 - f) * s_lo[:, :head] * started_lo + f * hi_head * started_hi
+
+
 def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distribution,
                  ttd: Distribution | None = None, one_time: bool = False, death_share=0.0,
                  wait=0.0, p_not_infused=0.0, p_death_if_not_infused=0.0,
@@ -81,37 +149,42 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
 
     A CAR T line waits ``wait`` years from apheresis to infusion; a share ``p_not_infused``
     leaves the pathway evenly over the wait (``p_death_if_not_infused`` of them die, the rest
-    progress). Ordinary lines have no wait: treatment starts at entry.
+    progress). The infusion falls between two cells of the grid (:func:`split_delay`), so the
+    wait need not be a whole number of cycles. Ordinary lines have no wait: treatment starts
+    at entry.
     """
     col = [np.reshape(np.broadcast_to(np.asarray(x, dtype=float), (n_draws,)), (n_draws, 1))
            for x in (death_share, wait, p_not_infused, p_death_if_not_infused, excess_death)]
     d, w, p_no, p_pd, x = col
+    split = split_delay(tau, w[:1] if bool((w == w[0]).all()) else w)
     # the pathway (waiting for infusion) only concerns the first `short` grid points
-    short = min(tau.size - 1, int(np.searchsorted(tau, float(w.max()))) + 1)
+    short = min(tau.size - 1, int(split.n.max()) + 2)
     head = tau[None, : short + 1]
-    started = (head >= w).astype(float)  # treatment (infusion) has happened by τ
-    with np.errstate(divide="ignore", invalid="ignore"):
+    started_lo, started_hi = split.started(short + 1)
+    started = started_lo.astype(float)  # share infused by τ
+    if split.f is not None:
+        started += split.f * (started_hi - started)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         waited = np.where(w > 0, np.clip(head / np.where(w > 0, w, 1.0), 0.0, 1.0), 1.0)
     waited = np.where(head < 0, 0.0, waited)
-    same_wait = bool((w == w[0]).all())
-    sigma = np.maximum(tau[None, :] - (w[:1] if same_wait else w), 0.0)  # since treatment
     treated = (1.0 - p_no) * (1.0 - x)
-    since_start = np.maximum(tau, 0.0)
-    s_pfs = excess_on_grid(pfs, bg0, sigma, since_start)
+    s_pfs, pf_head = _delayed_survival(pfs, bg0, tau, split, short + 1)
     pf = treated * s_pfs
-    pf[:, : short + 1] *= started
+    pf[:, : short + 1] = treated * pf_head
     clipped = np.zeros(n_draws)
     on = None
     if one_time:
         on = np.zeros_like(pf[:, 1:])
     elif ttd is not None:
-        s_ttd = treated * excess_on_grid(ttd, bg0, sigma, since_start)
-        s_ttd[:, : short + 1] *= started
+        s_ttd, ttd_head = _delayed_survival(ttd, bg0, tau, split, short + 1)
+        s_ttd = treated * s_ttd
+        s_ttd[:, : short + 1] = treated * ttd_head
         clipped = np.max(s_ttd - pf, axis=1, initial=0.0)
         on = np.minimum(s_ttd, pf)[:, 1:]
     kernels = LineKernels(
         pf=pf[:, 1:], on=on, exits=treated * (s_pfs[:, :-1] - s_pfs[:, 1:]), death_share=d,
-        bridge=((1.0 - p_no * waited[:, 1:]) * (1.0 - started[:, 1:])),
+        # waiting = neither dropped out (evenly over the wait) nor infused (at the split)
+        bridge=np.maximum(1.0 - p_no * waited[:, 1:] - (1.0 - p_no) * started[:, 1:], 0.0),
         dropout=p_no * np.diff(waited, axis=1),
         treat=(1.0 - p_no) * np.diff(started, axis=1),
         p_death_dropout=p_pd, excess_death=x)
