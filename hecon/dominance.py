@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = ["STATUS_NOTE", "STATUS_WORDS", "comparison", "icer", "icer_cell", "icer_words",
-           "money", "status_icer"]
+           "incremental_text", "money", "status_icer", "versus_text"]
 
 #: The status codes of :func:`hecon.cea.icer_table` in words.
 STATUS_WORDS = {"ref": "reference (lowest cost)", "ND": "non-dominated", "D": "dominated",
@@ -104,3 +104,36 @@ def status_icer(status: str, value: float) -> float | str:
     if status == "ND":
         return float(value)
     return "reference" if status == "ref" else STATUS_WORDS[status]
+
+
+def incremental_text(table, currency: str = "USD", unit: str = "QALY"):
+    """An incremental table (:func:`hecon.cea.icer_table`) as text for a console or report:
+    increments, the ICER or the dominance in words, and the status in words (no NaN)."""
+    import pandas as pd
+
+    rows = {}
+    for r in table.itertuples():
+        ref = r.status == "ref"
+        icer_value = status_icer(r.status, r.icer)
+        rows[r.strategy] = {
+            "incremental cost": "–" if ref else money(r.inc_cost, currency),
+            f"incremental {unit}s": "–" if ref else f"{r.inc_effect:,.3f}",
+            f"ICER ({currency} per {unit})": (money(icer_value, currency)
+                                              if isinstance(icer_value, float) else icer_value),
+            "status": STATUS_WORDS[r.status]}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("strategy")
+
+
+def versus_text(summary, currency: str = "USD", effect: str = "qaly", unit: str = "QALY"):
+    """Each strategy of a summary (:meth:`hecon.Results.summary`) versus the first: incremental
+    cost and effect, and the ICER or dominance in words."""
+    import pandas as pd
+
+    base = summary.iloc[0]
+    rows = {}
+    for name, r in summary.iloc[1:].iterrows():
+        d_cost, d_effect = float(r["cost"] - base["cost"]), float(r[effect] - base[effect])
+        rows[name] = {"incremental cost": money(d_cost, currency),
+                      f"incremental {unit}s": f"{d_effect:,.3f}",
+                      "ICER or dominance": icer_words(d_cost, d_effect, currency, unit)}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("strategy")

@@ -34,6 +34,14 @@ import pandas as pd
 
 from . import __version__
 from . import report_figures as rf
+from .dominance import (
+    STATUS_NOTE,
+    STATUS_WORDS,
+    icer_words,
+    money,
+    status_icer,
+    versus_text,
+)
 from .io.xlsx import atomic_path
 from .model import Model
 from .results import Results, run
@@ -50,9 +58,6 @@ TITLES = {"overview": "Model overview", "inputs": "Inputs", "survival": "Surviva
           "cheers": "CHEERS 2022 checklist", "methods": "Methods"}
 THRESHOLD_WTP = (50_000.0, 100_000.0, 150_000.0)  # per QALY, for the threshold prices
 MAX_TORNADO = 15  # parameters shown in the tornado diagram (widest ranges)
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-_STATUS = {"ref": "reference (lowest cost)", "ND": "non-dominated", "D": "dominated",
-           "ED": "extendedly dominated"}
 
 
 @dataclass(frozen=True)
@@ -82,15 +87,12 @@ def _finite(x) -> bool:
         return False
 
 
-def _money(x, currency: str = "USD", decimals: int = 0) -> str:
-    """Currency with thousands separators ("$1,234", "-$5", "1,234 CHF"); "–" if missing."""
-    if not _finite(x):
-        return "–"
-    x = round(float(x), decimals) + 0.0  # no "-0"
-    symbol = _SYMBOLS.get(currency)
-    body = f"{abs(x):,.{decimals}f}"
-    body = f"{symbol}{body}" if symbol else f"{body} {currency}"
-    return f"-{body}" if x < 0 else body
+_money = money
+
+
+def _icer(value: float | str, currency: str) -> str:
+    """An ICER cell: the number as currency, or the dominance in words."""
+    return value if isinstance(value, str) else _money(value, currency)
 
 
 def _num(x, decimals: int = 3) -> str:
@@ -355,8 +357,8 @@ def _results(res: Results, figs: _Figures) -> str:
     for effect, label in (("qaly", "QALYs"), ("evlyg", "evLYG")):
         inc = res.icer_table(effect)
         rows = [[r.strategy, _money(r.cost, cur), _num(r.effect), _money(r.inc_cost, cur),
-                 _num(r.inc_effect), _money(r.icer, cur), _STATUS.get(r.status, r.status)]
-                for r in inc.itertuples()]
+                 _num(r.inc_effect), _icer(status_icer(r.status, r.icer), cur),
+                 STATUS_WORDS[r.status]] for r in inc.itertuples()]
         unit = {"qaly": "QALY", "evlyg": "evLYG"}[effect]
         out += _table(["Strategy", f"Cost ({cur})", label, "Incremental cost",
                        f"Incremental {label}", f"ICER ({cur} per {unit})", "Status"], rows,
@@ -370,6 +372,12 @@ def _results(res: Results, figs: _Figures) -> str:
                   numeric=range(1, len(nmb.columns) + 1),
                   caption="Net monetary benefit per patient (willingness to pay × QALYs − cost)"
                   "; highest is preferred")
+    out += _p(STATUS_NOTE)
+    if len(s) > 1:
+        vs = versus_text(s, cur)
+        out += _table(["Strategy", *vs.columns], [[k, *r] for k, r in vs.iterrows()],
+                      numeric=(1, 2), caption=f"Each strategy versus {s.index[0]}: ICER, or "
+                      "dominance in words where one strategy is less costly and more effective")
     clin = res.clinical
     rows = [["Life expectancy (years, undiscounted)",
              *(_num(v) for v in clin["life_expectancy"])]]
@@ -533,7 +541,8 @@ def _uncertainty(model: Model, draws: int, seed: int | None, figs: _Figures,
                     f"{_money(wtp, cur)} per QALY with each parameter at its low and high "
                     f"value.{more}")
     rows = [[r.parameter, _value(r.low), _value(r.high), _money(r.inmb_low, cur),
-             _money(r.inmb_high, cur), _money(r.icer_low, cur), _money(r.icer_high, cur)]
+             _money(r.inmb_high, cur), icer_words(r.inc_cost_low, r.inc_qaly_low, cur),
+             icer_words(r.inc_cost_high, r.inc_qaly_high, cur)]
             for r in top.itertuples()]
     out += _table(["Parameter", "Low", "High", "INMB at low", "INMB at high", "ICER at low",
                    "ICER at high"], rows, numeric=range(1, 7),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import hecon
 from hecon.cli import _threshold_prices
+from hecon.dominance import incremental_text
 from hecon.examples import cilta_cel_sequencing
 from hecon.validation import validation_table
 
@@ -51,11 +52,8 @@ def section() -> str:
     lines += ["", "Incremental analysis (QALYs):", "",
               "| strategy | incremental cost | incremental QALYs | ICER | status |",
               "|---|---|---|---|---|"]
-    for r in res.icer_table().itertuples():
-        icer = "" if r.icer != r.icer else _money(r.icer)
-        inc_c = "" if r.inc_cost != r.inc_cost else _money(r.inc_cost)
-        inc_e = "" if r.inc_effect != r.inc_effect else f"{r.inc_effect:.3f}"
-        lines.append(f"| {r.strategy} | {inc_c} | {inc_e} | {icer} | {r.status} |")
+    for name, r in incremental_text(res.icer_table()).iterrows():
+        lines.append(f"| {name} | {' | '.join(r)} |")
     prices = _threshold_prices(model)
     if prices is not None:
         lines += ["", f"Threshold {prices.name} for {prices.attrs['strategy']} vs "
