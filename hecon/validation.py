@@ -2,8 +2,8 @@
 operational validation: comparison of model outcomes with the data the inputs came from and
 with independent data).
 
-Targets are rows of a CSV (default ``inputs/evidence/targets.csv``). Each row names a *kind* of
-model quantity and its arguments, the published value, and a tolerance:
+Targets are rows of a CSV (default: the packaged ``hecon/data/targets.csv``). Each row names a
+*kind* of model quantity and its arguments, the published value, and a tolerance:
 
 ==================== =====================================================================
 kind                 model quantity
@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from .curves import build_curve
+from .data import TARGETS_NAME, data_path
 from .model import ParameterSet
 
-DEFAULT_TARGETS = Path(__file__).resolve().parents[1] / "inputs" / "evidence" / "targets.csv"
+DEFAULT_TARGETS = data_path(TARGETS_NAME)
 COLUMNS = ["target", "source", "published", "model", "unit", "tolerance", "ok", "explanation"]
 KINDS = ("curve_median", "curve_survival", "state_share", "never_infused", "line_start",
          "cumulative_cost", "last_line_os_median")
