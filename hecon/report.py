@@ -3,14 +3,16 @@
 :func:`write_report` writes ONE HTML file whose figures are inline SVG and whose style is a
 small embedded style sheet: no script, no external style sheet, font or image, so it opens
 offline and prints to PDF as it is. Every figure is also written as PNG (300 dpi) and SVG in
-``<stem>-figures/`` next to the HTML. Sections (their HTML ids): model overview with a diagram
-drawn from the model (``overview``), inputs with sources (``inputs``), survival curves as used
-(``survival``), state traces (``traces``), base-case and incremental results (``results``),
-costs by category (``costs``), threshold prices of the CAR T product (``thresholds``),
-probabilistic and one-way sensitivity analyses (``uncertainty``), budget impact (``budget``),
-the CHEERS 2022 checklist (``cheers``; Husereau D, Drummond M, Augustovski F, et al.
-Consolidated Health Economic Evaluation Reporting Standards 2022 (CHEERS 2022) statement.
-Value Health 2022;25:3-9) and a methods text generated from the run's settings (``methods``).
+``<stem>-figures/`` next to the HTML. Sections (their HTML ids): the executive summary with the
+question, the answer, the comparisons in words, threshold prices and the key figure
+(``summary``), model overview with a diagram drawn from the model (``overview``), survival
+curves as used (``survival``), state traces (``traces``), base-case and incremental results
+(``results``), costs by category (``costs``), threshold prices of the CAR T product
+(``thresholds``), probabilistic and one-way sensitivity analyses (``uncertainty``), validation
+against published targets (``validation``), budget impact (``budget``), a methods text generated
+from the run's settings (``methods``), and as appendices the inputs with sources (``inputs``)
+and the CHEERS 2022 checklist (``cheers``, :mod:`hecon.report_cheers`). Printed, tables keep
+every column (smaller type, wrapping cells) and appendices start on a new page.
 
 Numbers and text all come from the model and its results, so the report cannot disagree with
 the run. Outputs are written atomically and never over existing files unless ``force``.
@@ -25,7 +27,7 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,18 +46,23 @@ from .dominance import (
 )
 from .io.xlsx import atomic_path
 from .model import Model
+from .report_cheers import cheers_items
+from .report_html import _esc, _finite, _num, _p, _pct, _Raw, _table, _value
+from .report_summary import executive_summary, validation
 from .results import Results, run
 
 __all__ = ["SECTIONS", "ReportInfo", "cheers_items", "write_report"]
 
 #: Section ids of the report, in order.
-SECTIONS = ("overview", "inputs", "survival", "traces", "results", "costs", "thresholds",
-            "uncertainty", "budget", "cheers", "methods")
-TITLES = {"overview": "Model overview", "inputs": "Inputs", "survival": "Survival curves",
-          "traces": "State traces", "results": "Base-case results",
-          "costs": "Costs by category", "thresholds": "Threshold prices",
-          "uncertainty": "Uncertainty", "budget": "Budget impact",
-          "cheers": "CHEERS 2022 checklist", "methods": "Methods"}
+SECTIONS = ("summary", "overview", "survival", "traces", "results", "costs", "thresholds",
+            "uncertainty", "validation", "budget", "methods", "inputs", "cheers")
+TITLES = {"summary": "Executive summary", "overview": "Model overview",
+          "survival": "Survival curves", "traces": "State traces",
+          "results": "Base-case results", "costs": "Costs by category",
+          "thresholds": "Threshold prices", "uncertainty": "Uncertainty",
+          "validation": "Validation", "budget": "Budget impact", "methods": "Methods",
+          "inputs": "Appendix A: inputs and sources",
+          "cheers": "Appendix B: CHEERS 2022 checklist"}
 THRESHOLD_WTP = (50_000.0, 100_000.0, 150_000.0)  # per QALY, for the threshold prices
 MAX_TORNADO = 15  # parameters shown in the tornado diagram (widest ranges)
 
@@ -71,66 +78,12 @@ class ReportInfo:
     size_bytes: int
 
 
-# -- formatting --------------------------------------------------------------------------------
-class _Raw(str):
-    """Text that is already HTML (not escaped again)."""
-
-
-def _esc(x) -> str:
-    return x if isinstance(x, _Raw) else html.escape(str(x))
-
-
-def _finite(x) -> bool:
-    try:
-        return x is not None and bool(np.isfinite(float(x)))
-    except (TypeError, ValueError):
-        return False
-
-
 _money = money
 
 
 def _icer(value: float | str, currency: str) -> str:
     """An ICER cell: the number as currency, or the dominance in words."""
     return value if isinstance(value, str) else _money(value, currency)
-
-
-def _num(x, decimals: int = 3) -> str:
-    return f"{float(x):,.{decimals}f}" if _finite(x) else "–"
-
-
-def _pct(x, decimals: int = 1) -> str:
-    return f"{float(x):.{decimals}%}" if _finite(x) else "–"
-
-
-def _value(x) -> str:
-    """A parameter value: thousands separators for large values, else 4 significant digits."""
-    if not _finite(x):
-        return ""
-    x = float(x)
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence], *, numeric: Iterable[int] = (),
-           caption: str | None = None, cls: str = "") -> str:
-    """An HTML table; columns in ``numeric`` are right-aligned with tabular figures."""
-    numeric = set(numeric)
-
-    def cell(tag: str, j: int, v) -> str:
-        attr = ' class="num"' if j in numeric else ""
-        return f"<{tag}{attr}>{_esc(v)}</{tag}>"
-
-    head = "".join(cell("th", j, h) for j, h in enumerate(header))
-    body = "\n".join("<tr>" + "".join(cell("td", j, v) for j, v in enumerate(r)) + "</tr>"
-                     for r in rows)
-    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
-    klass = f' class="{cls}"' if cls else ""
-    return (f'<div class="scroll"><table{klass}>{cap}<thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody></table></div>")
-
-
-def _p(*texts) -> str:
-    return "".join(f"<p>{_esc(t)}</p>\n" for t in texts)
 
 
 def _link(section: str) -> _Raw:
@@ -387,11 +340,16 @@ def _results(res: Results, figs: _Figures) -> str:
         rows.append(["Share infused with CAR T", *(_pct(v) for v in clin["infused CAR T"])])
     out += _table(["Measure", *clin.index], rows, numeric=range(1, len(clin.index) + 1),
                   caption="Clinical outcomes per patient (undiscounted)")
-    out += figs.add("frontier", lambda p: rf.plot_frontier(s, res.icer_table(),
-                                                           res.model.strategy_names, cur, p),
-                    "Base-case discounted cost and QALYs per patient of each strategy; the line "
-                    "joins the strategies on the efficiency frontier in order of cost.")
     return out
+
+
+def _key_figure(res: Results, figs: _Figures) -> str:
+    """The cost-effectiveness frontier: the figure of the executive summary."""
+    cur = res.model.settings.currency
+    return figs.add("frontier", lambda p: rf.plot_frontier(
+        res.summary(), res.icer_table(), res.model.strategy_names, cur, p),
+        "Base-case discounted cost and QALYs per patient of each strategy; the line joins the "
+        "strategies on the efficiency frontier in order of cost.")
 
 
 def _costs(res: Results, figs: _Figures) -> str:
@@ -407,18 +365,19 @@ def _costs(res: Results, figs: _Figures) -> str:
     return out
 
 
-def _thresholds(model: Model, notes: list[str]) -> str:
+def _thresholds(model: Model, notes: list[str]) -> tuple[str, str]:
+    """The threshold-price note and table ("" when not computed)."""
     from .cea import product_price_parameter, threshold_price, uses_product
 
     cur = model.settings.currency
     param = product_price_parameter(model)
     if param is None:
-        return _p("Not computed: no CAR T regimen has its product price as a parameter.")
+        return _p("Not computed: no CAR T regimen has its product price as a parameter."), ""
     users = [s.name for s in model.strategies if uses_product(model, s, param)]
     comparators = [s.name for s in model.strategies if not uses_product(model, s, param)]
     if not users or not comparators:
         return _p(f"Not computed: every strategy (or none) uses {param}, so there is no "
-                  "comparator without the product.")
+                  "comparator without the product."), ""
     comparator = comparators[0]
     base = model.parameters[param].value
     rows = []
@@ -440,7 +399,7 @@ def _thresholds(model: Model, notes: list[str]) -> str:
                  f"versus {comparator} equals the willingness to pay, found by root-finding on "
                  "the model itself (Brent's method; costs need not be linear in the price), "
                  "every other input at its base case.")
-    return _p(notes[-1]) + table
+    return _p(notes[-1]), table
 
 
 def _wtp_grid(model: Model) -> np.ndarray:
@@ -449,7 +408,7 @@ def _wtp_grid(model: Model) -> np.ndarray:
 
 
 def _uncertainty(model: Model, draws: int, seed: int | None, figs: _Figures,
-                 notes: list[str]) -> str:
+                 notes: list[str], progress: bool = False) -> str:
     if draws <= 0:
         return _p("No probabilistic sensitivity analysis in this report (psa_draws = 0). "
                   "Run the report with PSA draws, or see the PSA and one-way sheets of the "
@@ -461,7 +420,7 @@ def _uncertainty(model: Model, draws: int, seed: int | None, figs: _Figures,
 
     st = model.settings
     cur = st.currency
-    result = psa(model, draws, seed, progress=False)
+    result = psa(model, draws, seed, progress=progress)
     used_seed = result.data.attrs.get("seed", seed)
     names = list(model.strategy_names)
     cost = result.cost.transpose("draw", "strategy").to_numpy()
@@ -574,92 +533,6 @@ def _budget(budget: pd.DataFrame | None, currency: str, figs: _Figures) -> str:
     return out
 
 
-def cheers_items(psa_run: bool) -> list[tuple[int, str, str, str, list, str]]:
-    """The 28 CHEERS 2022 items: (number, part, topic, guidance, where answered, status).
-    "Where" lists report sections (ids) and results-workbook sheets; status is "reported",
-    "partly: author to complete" or "author to write"."""
-    part_ = "partly: author to complete"
-    author = "author to write"
-    uncertainty = (["uncertainty", "methods"], "reported") if psa_run else \
-        (["Results workbook: PSA and Tornado sheets (hecon psa, hecon dsa)"], author)
-    effect = (["uncertainty", "thresholds"], "reported") if psa_run else \
-        (["thresholds", "Results workbook: PSA and Tornado sheets"], author)
-    items = [
-        ("Title", "Title", "Identify the study as an economic evaluation and specify the "
-         "interventions being compared.", [], author),
-        ("Abstract", "Abstract", "Provide a structured summary that highlights context, key "
-         "methods, results, and alternative analyses.", [], author),
-        ("Introduction", "Background and objectives", "Give the context for the study, the "
-         "study question, and its practical relevance for decision making in policy or "
-         "practice.", [], author),
-        ("Methods", "Health economic analysis plan", "Indicate whether a health economic "
-         "analysis plan was developed and where available.", [], author),
-        ("Methods", "Study population", "Describe characteristics of the study population "
-         "(such as age range, demographics, socioeconomic, or clinical characteristics).",
-         ["methods", "overview"], part_),
-        ("Methods", "Setting and location", "Provide relevant contextual information that "
-         "may influence findings.", ["methods"], part_),
-        ("Methods", "Comparators", "Describe the interventions or strategies being compared "
-         "and why chosen.", ["overview"], part_),
-        ("Methods", "Perspective", "State the perspective(s) adopted by the study and why "
-         "chosen.", ["methods"], part_),
-        ("Methods", "Time horizon", "State the time horizon for the study and why "
-         "appropriate.", ["methods"], part_),
-        ("Methods", "Discount rate", "Report the discount rate(s) and reason chosen.",
-         ["methods"], part_),
-        ("Methods", "Selection of outcomes", "Describe what outcomes were used as the "
-         "measure(s) of benefit(s) and harm(s).", ["results", "methods"], "reported"),
-        ("Methods", "Measurement of outcomes", "Describe how outcomes used to capture "
-         "benefit(s) and harm(s) were measured.", ["survival", "inputs"], "reported"),
-        ("Methods", "Valuation of outcomes", "Describe the population and methods used to "
-         "measure and value outcomes.", ["inputs"], part_),
-        ("Methods", "Measurement and valuation of resources and costs", "Describe how costs "
-         "were valued.", ["inputs", "costs", "Results workbook: Costs sheet"], "reported"),
-        ("Methods", "Currency, price date, and conversion", "Report the dates of the "
-         "estimated resource quantities and unit costs, plus the currency and year of "
-         "conversion.", ["methods", "costs"], part_),
-        ("Methods", "Rationale and description of model", "If modelling is used, describe in "
-         "detail and why used. Report if the model is publicly available and where it can be "
-         "accessed.", ["overview", "methods"], part_),
-        ("Methods", "Analytics and assumptions", "Describe any methods for analysing or "
-         "statistically transforming data, any extrapolation methods, and approaches for "
-         "validating any model used.", ["methods", "survival", "traces"], part_),
-        ("Methods", "Characterising heterogeneity", "Describe any methods used for estimating "
-         "how the results of the study vary for subgroups.", [], author),
-        ("Methods", "Characterising distributional effects", "Describe how impacts are "
-         "distributed across different individuals or adjustments made to reflect priority "
-         "populations.", [], author),
-        ("Methods", "Characterising uncertainty", "Describe methods to characterise any "
-         "sources of uncertainty in the analysis.", *uncertainty),
-        ("Methods", "Approach to engagement with patients and others affected by the study",
-         "Describe any approaches to engage patients or service recipients, the general "
-         "public, communities, or stakeholders (such as clinicians or payers) in the design "
-         "of the study.", [], author),
-        ("Results", "Study parameters", "Report all analytic inputs (such as values, ranges, "
-         "references) including uncertainty or distributional assumptions.",
-         ["inputs", "survival", "Results workbook: Inputs sheet"], "reported"),
-        ("Results", "Summary of main results", "Report the mean values for the main "
-         "categories of costs and outcomes of interest and summarise them in the most "
-         "appropriate overall measure.", ["results", "costs"], "reported"),
-        ("Results", "Effect of uncertainty", "Describe how uncertainty about analytic "
-         "judgments, inputs, or projections affect findings. Report the effect of choice of "
-         "discount rate and time horizon, if applicable.", *effect),
-        ("Results", "Effect of engagement with patients and others affected by the study",
-         "Report on any difference patients/service recipients, general public, communities, "
-         "or stakeholders made to the approach or findings of the study.", [], author),
-        ("Discussion", "Study findings, limitations, generalisability, and current knowledge",
-         "Report key findings, limitations, ethical or equity considerations not captured, "
-         "and how these could affect patients, policy, or practice.", [], author),
-        ("Other relevant information", "Source of funding", "Describe how the study was "
-         "funded and any role of the funder in the identification, design, conduct, and "
-         "reporting of the analysis.", [], author),
-        ("Other relevant information", "Conflicts of interest", "Report authors conflicts of "
-         "interest according to journal or International Committee of Medical Journal "
-         "Editors requirements.", [], author),
-    ]
-    return [(i, *item) for i, item in enumerate(items, start=1)]
-
-
 def _cheers(psa_run: bool) -> str:
     rows = []
     for number, part, topic, guidance, where, status in cheers_items(psa_run):
@@ -707,9 +580,13 @@ figure svg{display:block;width:100%;height:auto;margin:0 auto}
 figure svg *{stroke-linejoin:round;stroke-linecap:butt}
 figcaption{font-size:.85rem;color:#222;margin-top:.3rem}
 .files{color:#555;font-size:.8rem}
-@media print{body{max-width:none;padding:0}nav{display:none}a{color:inherit;
+table.validation td:first-child,table.validation td:last-child{min-width:12rem}
+@page{size:letter;margin:12mm}
+@media print{body{max-width:none;padding:0;font-size:10pt}nav{display:none}a{color:inherit;
  text-decoration:none}h2{break-after:avoid}tr{break-inside:avoid}
- .scroll{overflow:visible}}
+ .scroll{overflow:visible}table{font-size:7.5pt;width:100%}th,td{padding:.1rem .25rem;
+ overflow-wrap:anywhere}td.num,th.num{white-space:normal}thead{display:table-header-group}
+ table.inputs td:last-child{min-width:0}#inputs,#cheers{break-before:page}}
 """
 
 
@@ -778,14 +655,16 @@ def _replace_dir(new: Path, final: Path, force: bool) -> None:
 
 def write_report(model: Model, path: str | Path, *, input_path: str | Path | None = None,
                  psa_draws: int = 0, seed: int | None = None, force: bool = False,
-                 budget: pd.DataFrame | None = None, scenario: str | None = None) -> ReportInfo:
+                 budget: pd.DataFrame | None = None, scenario: str | None = None,
+                 progress: bool = False) -> ReportInfo:
     """Write the self-contained HTML report of ``model`` to ``path`` and its figures (PNG, 300
     dpi, and SVG) to ``<stem>-figures/`` beside it.
 
     ``input_path``: the workbook the model came from (named with its SHA-256); ``psa_draws``
     > 0 adds the probabilistic analysis (seed ``seed``, default the model's) and the tornado;
     ``budget``: a table from :func:`hecon.budget_impact.budget_impact` (year × current, new,
-    impact, pmpm); ``scenario``: the scenario name for the methods text. Written atomically;
+    impact, pmpm); ``scenario``: the scenario name for the methods text; ``progress``: a
+    progress bar on standard error during the PSA. Written atomically;
     an existing HTML file or non-empty figure directory is replaced only with ``force``.
     """
     path = Path(path)
@@ -802,11 +681,15 @@ def write_report(model: Model, path: str | Path, *, input_path: str | Path | Non
         res = run(model)
         notes: list[str] = []
         cur = model.settings.currency
-        body = {"overview": _overview(model, figs), "inputs": _inputs(model),
+        key = _key_figure(res, figs)
+        note, prices = _thresholds(model, notes)
+        body = {"summary": executive_summary(res, prices, key),
+                "overview": _overview(model, figs), "inputs": _inputs(model),
                 "survival": _survival(model, figs), "traces": _traces(res, figs),
                 "results": _results(res, figs), "costs": _costs(res, figs),
-                "thresholds": _thresholds(model, notes),
-                "uncertainty": _uncertainty(model, psa_draws, seed, figs, notes),
+                "thresholds": note + prices,
+                "uncertainty": _uncertainty(model, psa_draws, seed, figs, notes, progress),
+                "validation": validation(res),
                 "budget": _budget(budget, cur, figs), "cheers": _cheers(psa_draws > 0)}
         body["methods"] = _methods(res, scenario, notes)
         text = _document(model, body, _meta(model, input_path, scenario, psa_draws))
