@@ -43,8 +43,9 @@ def answer(res: Results) -> tuple[str, str]:
                      f"{icer_words(d_cost, d_qaly, cur)}.")
     inc = res.icer_table()
     frontier = inc[inc["status"].isin(["ref", "ND"])]
-    steps = [f"{r.strategy} ({money(r.icer, cur)} per QALY more than the previous)"
-             for r in frontier.iloc[1:].itertuples()]
+    steps = [f"{r.strategy} at {money(r.icer, cur)} per QALY gained over {prev}"
+             for prev, r in zip(frontier["strategy"].iloc[:-1], frontier.iloc[1:].itertuples(),
+                                strict=True)]
     parts.append(f"The efficiency frontier starts at {frontier.iloc[0]['strategy']} (lowest cost)"
                  + (f", then {_join(steps)}" if steps else "") + ".")
     excluded = inc[inc["status"].isin(["D", "ED"])]["strategy"].tolist()

@@ -15,6 +15,7 @@ editable; Review > Unprotect sheet removes the protection).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from openpyxl.chart import BarChart, Reference
@@ -22,7 +23,7 @@ from openpyxl.styles import Alignment, PatternFill, Protection
 from openpyxl.utils import get_column_letter as col
 
 from ..labels import cost_label
-from .xlsx import HEADER_FILL, fit_row_height, font, page_setup, place_chart, put
+from .xlsx import CM_PER_ROW, HEADER_FILL, fit_row_height, font, page_setup, place_chart, put
 from .xlsx_charts import axis_titles
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ PLAN_INPUTS = (("Members in the plan", "members", "#,##0"),
                ("Incidence per 100,000 members a year", "incidence_per_100k", "0.00"),
                ("Share reaching the model's first line", "share_reaching_line", SHARE),
                ("Share eligible for the strategies", "share_eligible", SHARE))
+CHART_CM = (13, 7.5)  # the chart beside the yearly table; the category table starts below it
 FIRST_INPUT = 5  # row of the first plan input; newly eligible per year follows them
 
 
@@ -126,7 +128,7 @@ def write_budget_sheet(ws: Worksheet, res: Results) -> None:
 
     ws.column_dimensions["A"].width = 40
     for j in range(2, max(len(categories), years) + 2):
-        ws.column_dimensions[col(j)].width = 16
+        ws.column_dimensions[col(j)].width = 14
     put(ws, 1, 1, f"Budget impact: {plan.name}").font = font(bold=True, size=12)
     put(ws, 2, 1, "Yellow cells are inputs: change them and every total below recomputes. "
         "Costs per patient are the model's, undiscounted. Formulas are protected against "
@@ -144,7 +146,7 @@ def write_budget_sheet(ws: Worksheet, res: Results) -> None:
 
     # input and model tables (below the results, which refer to them)
     results_row = chain + 2
-    cat_row = results_row + years + 4
+    cat_row = results_row + max(years + 4, math.ceil(CHART_CM[1] / CM_PER_ROW) + 2)  # below
     table_row = cat_row + years + 4
     _title(ws, table_row, "Newly eligible patients by budget year (default: the plan's "
            "yearly number; may be overwritten)")
@@ -208,13 +210,13 @@ def write_budget_sheet(ws: Worksheet, res: Results) -> None:
     chart.y_axis.number_format = MONEY
     chart.x_axis.tickLblPos = "low"  # year labels below the bars, negative or not
     chart.series[0].graphicalProperties.solidFill = "0072B2"
-    axis_titles(chart, "Budget impact by year", "Budget year", "USD", size=(13, 7.5))
+    axis_titles(chart, "Budget impact by year", "Budget year", "USD", size=CHART_CM)
     chart.legend = None
-    place_chart(ws, chart, results_row, 7)
+    _, chart_col = place_chart(ws, chart, results_row, 7)
     ws.protection.sheet = True
     ws.protection.formatColumns = ws.protection.formatRows = ws.protection.formatCells = False
     ws.freeze_panes = "A4"
-    page_setup(ws, None, last_row=last_row, last_col=max(12, len(categories) + 1),
+    page_setup(ws, None, last_row=last_row, last_col=max(chart_col, len(categories) + 1),
                landscape=True)
 
 
