@@ -50,7 +50,7 @@ def icer(d_cost: ArrayLike, d_effect: ArrayLike) -> np.ndarray:
     never negative."""
     c, e = np.broadcast_arrays(np.asarray(d_cost, dtype=float), np.asarray(d_effect, dtype=float))
     ok = ((c > 0) & (e > 0)) | ((c < 0) & (e < 0))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(ok, c / np.where(ok, e, 1.0), np.nan)
 
 
