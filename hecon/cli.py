@@ -238,7 +238,8 @@ def _cmd_dsa(args: argparse.Namespace) -> int:
         print(f"One-way DSA: {tornado.attrs['strategy']} vs {tornado.attrs['comparator']}, "
               f"incremental NMB at {wtp:,.0f} per QALY (base {tornado.attrs['base_inmb']:,.0f})")
         top = tornado.head(15)[["parameter", "low", "high", "inmb_low", "inmb_high"]].copy()
-        top[["low", "high"]] = top[["low", "high"]].map(lambda x: f"{x:,.4g}")
+        top[["low", "high"]] = top[["low", "high"]].map(
+            lambda x: f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}")  # probabilities stay 0.3
         print(top.to_string(index=False, float_format=_money))
         words = [icer_words(c, q) for c, q in zip(scen["incremental cost"],
                                                    scen["incremental QALYs"], strict=True)]
