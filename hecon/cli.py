@@ -276,8 +276,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                                                                  ".xlsx"),
                                   force=args.force)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(summary.to_string(index=False, float_format=lambda x: f"{x:,.3f}"
-                                if abs(x) < 1e3 else _money(x)))
+        print(summary.to_string(index=False, na_rep="–", float_format=lambda x: f"{x:,.3f}"
+                                if abs(x) < 1e3 else _money(x)))  # ICER: ND rows only
     for name, error in failures:
         print(f"FAILED {name}: {error}", file=sys.stderr)
     return 1 if failures else 0
