@@ -65,7 +65,7 @@ def _header(ws: Worksheet, row: int, labels) -> None:
         cell = put(ws, row, j, label)
         cell.font, cell.fill = font(bold=True), HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    fit_row_height(ws, row)
+    fit_row_height(ws, row, len(labels))
 
 
 def _title(ws: Worksheet, row: int, text: str) -> None:

@@ -80,6 +80,7 @@ def write_table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[An
         for j, value in enumerate(row, start=1):
             put(ws, i, j, value, formats.get(j - 1))
     ws.freeze_panes = ws.cell(row=first_row + 1, column=1)
+    wraps = False
     for j, name in enumerate(header, start=1):
         longest = max((display_width(r[j - 1], formats.get(j - 1)) for r in rows
                        if j - 1 < len(r)), default=0)
@@ -92,10 +93,11 @@ def write_table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[An
                 width = max(ws.column_dimensions[letter].width, width)
         ws.column_dimensions[letter].width = width
         if longest + 2 > width:  # long text wraps instead of running into the next column
+            wraps = True
             for i in range(first_row + 1, first_row + 1 + len(rows)):
                 ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True, vertical="top")
-    for i in range(first_row, first_row + 1 + len(rows)):
-        fit_row_height(ws, i)
+    for i in range(first_row, first_row + 1 + (len(rows) if wraps else 0)):
+        fit_row_height(ws, i, len(header))
 
 
 def wrapped_lines(text: str, width: float) -> int:
@@ -116,10 +118,11 @@ def wrapped_lines(text: str, width: float) -> int:
     return lines
 
 
-def fit_row_height(ws: Worksheet, row: int) -> None:
-    """Set the height of ``row`` to show every wrapped cell whole (spreadsheet programs do
-    not always recompute heights of files they did not write)."""
-    wrapped = [c for c in ws[row] if c.value is not None and c.alignment.wrap_text]
+def fit_row_height(ws: Worksheet, row: int, columns: int) -> None:
+    """Set the height of ``row`` to show every wrapped cell of its first ``columns`` whole
+    (spreadsheet programs do not always recompute heights of files they did not write)."""
+    cells = next(ws.iter_rows(min_row=row, max_row=row, max_col=columns))
+    wrapped = [c for c in cells if c.value is not None and c.alignment.wrap_text]
     if wrapped:
         lines = max(wrapped_lines(str(c.value), ws.column_dimensions[c.column_letter].width
                                   or 8.43) for c in wrapped)
@@ -214,5 +217,5 @@ def page_setup(ws: Worksheet, header_rows: str | None, last_row: int | None = No
     merged = {r for m in ws.merged_cells.ranges for r in range(m.min_row, m.max_row + 1)}
     for row in range(1, last_row + 1):  # heights from the final column widths
         if row not in merged:
-            fit_row_height(ws, row)
+            fit_row_height(ws, row, last_col)
     ws.oddFooter.center.text = "&A, page &P of &N"
