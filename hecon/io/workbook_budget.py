@@ -16,8 +16,10 @@ editable; Review > Unprotect sheet removes the protection).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, PatternFill, Protection
 from openpyxl.utils import get_column_letter as col
@@ -115,24 +117,56 @@ def _scenario_formula(eligible_row: int, share_first: int, cost_first: int, n: i
     return "=" + "+".join(terms)
 
 
+@dataclass
+class _Tables:
+    """Where the input and model tables lie: rows of eligible patients, of the first strategy
+    of each share table and of each cost table (by category, and all categories)."""
+
+    strategies: list[str]
+    years: int
+    eligible: int
+    current: int
+    new: int
+    costs: dict[str, int]
+    total: int
+
+    def scenario(self, shares: int, costs: int, year: int) -> str:
+        return _scenario_formula(self.eligible, shares, costs, len(self.strategies), year)
+
+
 def write_budget_sheet(ws: Worksheet, res: Results) -> None:
     """Plan inputs, budget impact by year and by category (formulas), the chart, and below the
     input tables: eligible patients by year, market shares, cost per patient by category."""
     plan = res.budget_plan()
-    strategies = list(res.model.strategy_names)
-    n, years = len(strategies), plan.years
-    sources = dict(plan.sources)
     series = res.cost_by_cycle()
     categories = [str(c) for c in series["category"].to_numpy()]
-    by_cat = {c: res._by_year(series.sel(category=c), years).to_numpy() for c in categories}
-
+    by_cat = {c: res._by_year(series.sel(category=c), plan.years).to_numpy()
+              for c in categories}
     ws.column_dimensions["A"].width = 40
-    for j in range(2, max(len(categories), years) + 2):
+    for j in range(2, max(len(categories), plan.years) + 2):
         ws.column_dimensions[col(j)].width = 14
     put(ws, 1, 1, f"Budget impact: {plan.name}").font = font(bold=True, size=12)
     put(ws, 2, 1, "Yellow cells are inputs: change them and every total below recomputes. "
         "Costs per patient are the model's, undiscounted. Formulas are protected against "
         "accidental edits (no password: Review > Unprotect sheet).")
+    chain = _plan_inputs(ws, plan)
+    results_row = chain + 2
+    cat_row = results_row + max(plan.years + 4, math.ceil(CHART_CM[1] / CM_PER_ROW) + 2)
+    tables = _input_tables(ws, cat_row + plan.years + 4, plan, list(res.model.strategy_names),
+                           by_cat, chain)
+    total = _budget_by_year(ws, results_row, tables)
+    _impact_by_category(ws, cat_row, tables)
+    _, chart_col = place_chart(ws, _chart(ws, results_row, total), results_row, 7)
+    ws.protection.sheet = True
+    ws.protection.formatColumns = ws.protection.formatRows = ws.protection.formatCells = False
+    ws.freeze_panes = "A4"
+    page_setup(ws, None, last_row=tables.total + len(tables.strategies),
+               last_col=max(chart_col, len(categories) + 1), landscape=True)
+
+
+def _plan_inputs(ws: Worksheet, plan) -> int:
+    """The plan inputs and the eligibility chain; returns the row of eligible patients a year."""
+    sources = dict(plan.sources)
     _header(ws, 4, ("Plan input", "Value", "Source"))
     for i, (label, attr, fmt) in enumerate(PLAN_INPUTS):
         put(ws, FIRST_INPUT + i, 1, label)
@@ -143,81 +177,87 @@ def write_budget_sheet(ws: Worksheet, res: Results) -> None:
     r = FIRST_INPUT
     _formula(ws, chain, 2, f"=B{r}*B{r + 1}/100000*B{r + 2}*B{r + 3}", "#,##0.0")
     put(ws, chain, 3, "members × incidence / 100,000 × share reaching the line × share eligible")
+    return chain
 
-    # input and model tables (below the results, which refer to them)
-    results_row = chain + 2
-    cat_row = results_row + max(years + 4, math.ceil(CHART_CM[1] / CM_PER_ROW) + 2)  # below
-    table_row = cat_row + years + 4
-    _title(ws, table_row, "Newly eligible patients by budget year (default: the plan's "
-           "yearly number; may be overwritten)")
-    _header(ws, table_row + 1, ("", *(f"Year {y}" for y in range(1, years + 1))))
-    eligible_row = table_row + 2
-    put(ws, eligible_row, 1, "Newly eligible patients")
+
+def _input_tables(ws: Worksheet, row: int, plan, strategies: list[str],
+                  by_cat: dict[str, np.ndarray], chain: int) -> _Tables:
+    """Eligible patients by year, market shares (inputs) and the model's cost per patient by
+    year since starting (by category; all categories as formulas), from ``row`` down."""
+    n, years = len(strategies), plan.years
+    _title(ws, row, "Newly eligible patients by budget year (default: the plan's yearly "
+           "number; may be overwritten)")
+    _header(ws, row + 1, ("", *(f"Year {y}" for y in range(1, years + 1))))
+    eligible = row + 2
+    put(ws, eligible, 1, "Newly eligible patients")
     for y in range(years):
-        _input(ws, eligible_row, 2 + y, f"=$B${chain}", "#,##0.0")
-    current = _shares(ws, eligible_row + 2, "Market shares of newly eligible patients, "
-                      "current mix", plan.shares_current, strategies, years)
+        _input(ws, eligible, 2 + y, f"=$B${chain}", "#,##0.0")
+    current = _shares(ws, eligible + 2, "Market shares of newly eligible patients, current mix",
+                      plan.shares_current, strategies, years)
     new = _shares(ws, current + n + 2, "Market shares of newly eligible patients, new mix",
                   plan.shares_new, strategies, years)
     row = new + n + 2
-    cost_first = {}
-    for c in categories:
-        cost_first[c] = _costs(ws, row, f"Cost per patient by year since starting: "
-                               f"{cost_label(c)} (model, undiscounted)",
-                               by_cat[c].tolist(), strategies, years)
-        row = cost_first[c] + n + 1
-    total_cells = [["=" + "+".join(f"{col(2 + y)}{cost_first[c] + i}" for c in categories)
+    costs = {}
+    for c, table in by_cat.items():
+        costs[c] = _costs(ws, row, f"Cost per patient by year since starting: {cost_label(c)} "
+                          "(model, undiscounted)", table.tolist(), strategies, years)
+        row = costs[c] + n + 1
+    total_cells = [["=" + "+".join(f"{col(2 + y)}{costs[c] + i}" for c in costs)
                     for y in range(years)] for i in range(n)]
-    total_first = _costs(ws, row, "Cost per patient by year since starting: all categories",
-                         total_cells, strategies, years)
-    last_row = total_first + n
+    total = _costs(ws, row, "Cost per patient by year since starting: all categories",
+                   total_cells, strategies, years)
+    return _Tables(strategies, years, eligible, current, new, costs, total)
 
-    # results: formulas over the tables above
-    _title(ws, results_row, "Budget by year (undiscounted)")
-    _header(ws, results_row + 1, ("Budget year", "Current mix", "New mix", "Budget impact",
-                                  "Impact PMPM"))
-    for y in range(1, years + 1):
-        r = results_row + 1 + y
+
+def _budget_by_year(ws: Worksheet, row: int, t: _Tables) -> int:
+    """Current and new mix, impact and PMPM by year and in total (formulas); returns the row
+    of the total."""
+    _title(ws, row, "Budget by year (undiscounted)")
+    _header(ws, row + 1, ("Budget year", "Current mix", "New mix", "Budget impact",
+                          "Impact PMPM"))
+    for y in range(1, t.years + 1):
+        r = row + 1 + y
         put(ws, r, 1, y)
-        _formula(ws, r, 2, _scenario_formula(eligible_row, current, total_first, n, y))
-        _formula(ws, r, 3, _scenario_formula(eligible_row, new, total_first, n, y))
+        _formula(ws, r, 2, t.scenario(t.current, t.total, y))
+        _formula(ws, r, 3, t.scenario(t.new, t.total, y))
         _formula(ws, r, 4, f"=C{r}-B{r}")
         _formula(ws, r, 5, f"=D{r}/($B${FIRST_INPUT}*12)")
-    total = results_row + 2 + years
+    total = row + 2 + t.years
     put(ws, total, 1, "Total").font = font(bold=True)
     for j in (2, 3, 4):
-        _formula(ws, total, j, f"=SUM({col(j)}{results_row + 2}:{col(j)}{total - 1})")
-    _formula(ws, total, 5, f"=D{total}/($B${FIRST_INPUT}*12*{years})")
-    for r in range(results_row + 2, total + 1):
+        _formula(ws, total, j, f"=SUM({col(j)}{row + 2}:{col(j)}{total - 1})")
+    _formula(ws, total, 5, f"=D{total}/($B${FIRST_INPUT}*12*{t.years})")
+    for r in range(row + 2, total + 1):
         for j in (2, 3, 4):
             ws.cell(row=r, column=j).number_format = MONEY
         ws.cell(row=r, column=5).number_format = PMPM
+    return total
 
-    _title(ws, cat_row, "Budget impact by cost category (new mix − current mix)")
-    _header(ws, cat_row + 1, ("Budget year", *(cost_label(c) for c in categories)))
-    for y in range(1, years + 1):
-        r = cat_row + 1 + y
+
+def _impact_by_category(ws: Worksheet, row: int, t: _Tables) -> None:
+    """Budget impact of each cost category by year (formulas)."""
+    _title(ws, row, "Budget impact by cost category (new mix − current mix)")
+    _header(ws, row + 1, ("Budget year", *(cost_label(c) for c in t.costs)))
+    for y in range(1, t.years + 1):
+        r = row + 1 + y
         put(ws, r, 1, y)
-        for j, c in enumerate(categories, start=2):
-            new_f = _scenario_formula(eligible_row, new, cost_first[c], n, y)
-            cur_f = _scenario_formula(eligible_row, current, cost_first[c], n, y)
-            _formula(ws, r, j, f"={new_f[1:]}-({cur_f[1:]})", MONEY)
+        for j, first in enumerate(t.costs.values(), start=2):
+            new, cur = t.scenario(t.new, first, y), t.scenario(t.current, first, y)
+            _formula(ws, r, j, f"={new[1:]}-({cur[1:]})", MONEY)
 
+
+def _chart(ws: Worksheet, row: int, total: int) -> BarChart:
+    """Bars of the budget impact by year (the table whose title is in ``row``)."""
     chart = BarChart()
-    chart.add_data(Reference(ws, min_col=4, min_row=results_row + 1, max_row=total - 1),
+    chart.add_data(Reference(ws, min_col=4, min_row=row + 1, max_row=total - 1),
                    titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=results_row + 2, max_row=total - 1))
+    chart.set_categories(Reference(ws, min_col=1, min_row=row + 2, max_row=total - 1))
     chart.y_axis.number_format = MONEY
     chart.x_axis.tickLblPos = "low"  # year labels below the bars, negative or not
     chart.series[0].graphicalProperties.solidFill = "0072B2"
     axis_titles(chart, "Budget impact by year", "Budget year", "USD", size=CHART_CM)
     chart.legend = None
-    _, chart_col = place_chart(ws, chart, results_row, 7)
-    ws.protection.sheet = True
-    ws.protection.formatColumns = ws.protection.formatRows = ws.protection.formatCells = False
-    ws.freeze_panes = "A4"
-    page_setup(ws, None, last_row=last_row, last_col=max(chart_col, len(categories) + 1),
-               landscape=True)
+    return chart
 
 
 __all__ = ["write_budget_sheet"]
