@@ -342,7 +342,7 @@ def _survival(ws, res: Results) -> None:
     write_table(ws, ("Curve", *(f"Year {y}" for y in range(n_years))), rows, first_row=4,
                 formats={j: SHARE for j in range(1, n_years + 1)}, widths={0: 48})
     by_measure = {m: [n for n in names if labels[n].split("; ")[0].endswith(m)]
-                  for m in (*MEASURES.values(),)}
+                  for m in MEASURES.values()}
     top = 4 + len(rows) + 2
     charts = [m for m, members in by_measure.items() if members]
     chart_rows = math.ceil(SURVIVAL_CHART_CM[1] / CM_PER_ROW) + 2

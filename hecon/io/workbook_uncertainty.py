@@ -38,6 +38,7 @@ from ..dominance import icer_cell
 from ..labels import COLOURS
 from .workbook_out import MONEY, SHARE, YEARS, note
 from .xlsx import charts_extent, font, page_setup, put, write_table
+from .xlsx_charts import axis_titles
 
 if TYPE_CHECKING:
     from ..psa import PSAResults
@@ -70,9 +71,7 @@ def _finish(ws: Worksheet, table_rows: int | None = None) -> None:
 
 def _chart(chart, title: str, x_title: str, y_title: str, anchor: str, ws: Worksheet,
            height: float = 11) -> None:
-    chart.title, chart.x_axis.title, chart.y_axis.title = title, x_title or None, y_title
-    chart.x_axis.delete = chart.y_axis.delete = False  # keep axes visible in recent Excel
-    chart.width, chart.height = 20, height
+    axis_titles(chart, title, x_title, y_title, size=(20, height))
     ws.add_chart(chart, anchor)
 
 

@@ -33,4 +33,5 @@ def axis_titles(chart, title: str, x_title: str | None, y_title: str,
     chart.title, chart.x_axis.title, chart.y_axis.title = title, x_title or None, y_title
     chart.x_axis.delete = chart.y_axis.delete = False
     chart.width, chart.height = size
-    chart.legend.position = "b" if chart.legend is not None else None
+    if chart.legend is not None:
+        chart.legend.position = "b"
