@@ -84,11 +84,20 @@ def test_no_negative_icer_in_workbook_or_console(cli_run):
     assert "Dominated: another strategy costs no more" in stdout  # statuses explained
 
 
-def test_no_negative_icer_in_report(tmp_path):
-    from hecon.report import write_report
+def test_report_leads_with_the_answer_in_words(tmp_path):
+    """The default model's report: executive summary first (question, answer, threshold
+    prices, key figure), validation rows, inputs as an appendix, and no negative ICER."""
+    from hecon.report import SECTIONS, write_report
 
     info = write_report(cilta_cel_sequencing(), tmp_path / "report.html")
     text = info.path.read_text(encoding="utf-8")
+    assert SECTIONS[0] == "summary" and SECTIONS[-2:] == ("inputs", "cheers")
+    summary = text[text.index('<section id="summary">'):text.index('<section id="overview">')]
+    assert "Question." in summary and "CAR T 2L has the highest net monetary benefit" in summary
+    assert "Threshold values of cilta_cel_price" in summary and 'id="fig-frontier"' in summary
+    validation = text[text.index('<section id="validation">'):]
+    validation = validation[:validation.index("</section>")]
+    assert validation.count("<tr>") >= 21 and re.search(r"\d+ of \d+ published targets", validation)
     checked = 0
     for table in re.findall(r"<table.*?</table>", text, re.S):
         header = re.findall(r"<th[^>]*>([^<]*)</th>", table)
