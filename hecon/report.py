@@ -45,6 +45,7 @@ from .dominance import (
     versus_text,
 )
 from .io.xlsx import atomic_path
+from .labels import curve_labels
 from .model import Model
 from .report_cheers import cheers_items
 from .report_html import _esc, _finite, _num, _p, _pct, _Raw, _table, _value
@@ -255,7 +256,8 @@ def _survival(model: Model, figs: _Figures) -> str:
     for reg in model.regimens.values():
         used += [n for n in (reg.pfs, reg.ttd, reg.os) if n and n not in used]
     used.append(model.palliative.survival)
-    rows = [[n, _curve_definition(model, n), model.curves[n].unit,
+    labels = curve_labels(model)
+    rows = [[labels.get(n, n), n, _curve_definition(model, n), model.curves[n].unit,
              "yes" if model.curves[n].km_time else "", model.curves[n].source]
             for n in dict.fromkeys(used)]
     out = _p("Curves as used by the model: all-cause, with general-population mortality as a "
@@ -264,7 +266,7 @@ def _survival(model: Model, figs: _Figures) -> str:
              "start of each line. PFS solid, time to treatment discontinuation (TTD) dashed, "
              "trial overall survival (validation only) dotted; observed Kaplan-Meier curves, "
              f"where a curve has them, as black steps. First {end:g} years shown.")
-    out += _table(["Curve", "Definition", "Unit", "Observed KM", "Source"], rows,
+    out += _table(["Used as", "Curve", "Definition", "Unit", "Observed KM", "Source"], rows,
                   cls="inputs", caption="Survival curves of the model")
     n_lines = max(len(s.lines) for s in model.strategies)
     for j in range(n_lines):
