@@ -23,15 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
-import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -39,20 +36,32 @@ from . import report_figures as rf
 from .dominance import (
     STATUS_NOTE,
     STATUS_WORDS,
-    icer_words,
-    money,
     status_icer,
     versus_text,
 )
 from .io.xlsx import atomic_path
 from .labels import curve_labels
 from .model import Model
+from .report_analyses import thresholds, uncertainty
 from .report_cheers import cheers_items
-from .report_html import _esc, _finite, _num, _p, _pct, _Raw, _table, _value
+from .report_html import (
+    STYLE,
+    _Figures,
+    _finite,
+    _icer,
+    _money,
+    _num,
+    _p,
+    _pct,
+    _Raw,
+    _table,
+    _value,
+    inline_svg,
+)
 from .report_summary import executive_summary, validation
 from .results import Results, run
 
-__all__ = ["SECTIONS", "ReportInfo", "cheers_items", "write_report"]
+__all__ = ["SECTIONS", "ReportInfo", "cheers_items", "inline_svg", "write_report"]
 
 #: Section ids of the report, in order.
 SECTIONS = ("summary", "overview", "survival", "traces", "results", "costs", "thresholds",
@@ -64,8 +73,6 @@ TITLES = {"summary": "Executive summary", "overview": "Model overview",
           "validation": "Validation", "budget": "Budget impact", "methods": "Methods",
           "inputs": "Appendix A: inputs and sources",
           "cheers": "Appendix B: CHEERS 2022 checklist"}
-THRESHOLD_WTP = (50_000.0, 100_000.0, 150_000.0)  # per QALY, for the threshold prices
-MAX_TORNADO = 15  # parameters shown in the tornado diagram (widest ranges)
 
 
 @dataclass(frozen=True)
@@ -79,71 +86,11 @@ class ReportInfo:
     size_bytes: int
 
 
-_money = money
-
-
-def _icer(value: float | str, currency: str) -> str:
-    """An ICER cell: the number as currency, or the dominance in words."""
-    return value if isinstance(value, str) else _money(value, currency)
-
-
 def _link(section: str) -> _Raw:
     return _Raw(f'<a href="#{section}">{html.escape(TITLES[section])}</a>')
 
 
 # -- figures -----------------------------------------------------------------------------------
-_SVG_DROP = (re.compile(r"<\?xml.*?\?>\s*", re.S), re.compile(r"<!DOCTYPE.*?>\s*", re.S),
-             re.compile(r"<metadata>.*?</metadata>\s*", re.S),
-             re.compile(r'<style type="text/css">.*?</style>\s*', re.S))
-
-
-def inline_svg(text: str, prefix: str, label_id: str | None = None) -> str:
-    """Matplotlib SVG made safe to inline in HTML: no XML prolog, DOCTYPE, metadata or global
-    style; every id (and every reference to one) prefixed with ``prefix`` so that figures'
-    ids cannot collide; scaled to the page width, at most its natural width."""
-    for pattern in _SVG_DROP:
-        text = pattern.sub("", text)
-    text = re.sub(r'\bid="', f'id="{prefix}-', text)
-    text = text.replace("url(#", f"url(#{prefix}-")
-    text = re.sub(r'\bhref="#', f'href="#{prefix}-', text)
-    match = re.search(r"<svg\b[^>]*>", text)
-    if match is None:
-        raise ValueError("not an SVG document")
-    tag = match.group(0)
-    width = re.search(r'\swidth="([^"]+)"', tag)
-    new = re.sub(r'\s(width|height)="[^"]*"', "", tag)
-    style = f"max-width:{width.group(1)}" if width else ""
-    label = f' aria-labelledby="{label_id}"' if label_id else ""
-    new = new.replace("<svg", f'<svg role="img"{label} style="{style}"', 1)
-    return text.replace(tag, new, 1).strip()
-
-
-class _Figures:
-    """Draws figures into a directory and returns them as numbered HTML ``<figure>``s."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.names: list[str] = []
-
-    def add(self, name: str, draw: Callable[[Path], object], caption: str) -> str:
-        name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
-        if name in self.names:
-            raise ValueError(f"duplicate figure name {name!r}")
-        draw(self.directory / name)
-        svg = (self.directory / f"{name}.svg").read_text(encoding="utf-8")
-        self.names.append(name)
-        number = len(self.names)
-        fid = f"fig-{name}"
-        return (f'<figure id="{fid}">\n{inline_svg(svg, fid, f"{fid}-caption")}\n'
-                f'<figcaption id="{fid}-caption"><strong>Figure {number}.</strong> '
-                f"{_esc(caption)} "
-                f'<span class="files">Files: {name}.png, {name}.svg</span></figcaption>'
-                "\n</figure>\n")
-
-    def paths(self, directory: Path) -> list[Path]:
-        return [directory / f"{n}.{ext}" for n in self.names for ext in ("png", "svg")]
-
-
 # -- sections ----------------------------------------------------------------------------------
 def _ref(model: Model, ref) -> str:
     """A Ref for a table: the parameter name with its value, or the number."""
@@ -367,151 +314,6 @@ def _costs(res: Results, figs: _Figures) -> str:
     return out
 
 
-def _thresholds(model: Model, notes: list[str]) -> tuple[str, str]:
-    """The threshold-price note and table ("" when not computed)."""
-    from .cea import product_price_parameter, threshold_price, uses_product
-
-    cur = model.settings.currency
-    param = product_price_parameter(model)
-    if param is None:
-        return _p("Not computed: no CAR T regimen has its product price as a parameter."), ""
-    users = [s.name for s in model.strategies if uses_product(model, s, param)]
-    comparators = [s.name for s in model.strategies if not uses_product(model, s, param)]
-    if not users or not comparators:
-        return _p(f"Not computed: every strategy (or none) uses {param}, so there is no "
-                  "comparator without the product."), ""
-    comparator = comparators[0]
-    base = model.parameters[param].value
-    rows = []
-    for name in users:
-        cells = []
-        for w in THRESHOLD_WTP:
-            try:
-                x = threshold_price(model, param, name, comparator, w)
-                cells.append("no positive price (not cost-effective at 0)" if x <= 0
-                             else _money(x, cur))
-            except ValueError:
-                cells.append(f"above {_money(100 * max(base, 1.0), cur)}")
-        rows.append([f"{name} vs {comparator}", *cells])
-    table = _table(["Strategy vs comparator",
-                    *(f"At {_money(w, cur)} per QALY" for w in THRESHOLD_WTP)], rows,
-                   numeric=range(1, 4), caption=f"Threshold values of {param} (base case "
-                   f"{_money(base, cur)})")
-    notes.append(f"Threshold prices: the value of {param} at which each strategy's ICER "
-                 f"versus {comparator} equals the willingness to pay, found by root-finding on "
-                 "the model itself (Brent's method; costs need not be linear in the price), "
-                 "every other input at its base case.")
-    return _p(notes[-1]), table
-
-
-def _wtp_grid(model: Model) -> np.ndarray:
-    top = max([*model.settings.wtp, *THRESHOLD_WTP]) * 2.0
-    return np.linspace(0.0, top, 61)
-
-
-def _uncertainty(model: Model, draws: int, seed: int | None, figs: _Figures,
-                 notes: list[str], progress: bool = False) -> str:
-    if draws <= 0:
-        return _p("No probabilistic sensitivity analysis in this report (psa_draws = 0). "
-                  "Run the report with PSA draws, or see the PSA and one-way sheets of the "
-                  "results workbook (hecon psa, hecon dsa).")
-    from .cea import ceac, ceaf, decision_wtp, evpi, psa_summary
-    from .dsa import one_way
-    from .plots import plot_ce_plane, plot_ceac, plot_evpi, plot_tornado
-    from .psa import psa
-
-    st = model.settings
-    cur = st.currency
-    result = psa(model, draws, seed, progress=progress)
-    used_seed = result.data.attrs.get("seed", seed)
-    names = list(model.strategy_names)
-    cost = result.cost.transpose("draw", "strategy").to_numpy()
-    qaly = result.effect("qaly").transpose("draw", "strategy").to_numpy()
-    wtp = decision_wtp(model)
-    varying = int((result.data["parameters"].std("draw") > 0).sum())
-    notes.append(f"Probabilistic sensitivity analysis: {draws:,} draws (seed {used_seed}; draw "
-                 "0 is the base case) from each parameter's distribution; "
-                 f"{varying} of {len(model.parameters)} parameters vary"
-                 + (" (no parameter has a PSA distribution, so every draw is the base case)"
-                    if not varying else "") + ". Cost-effectiveness "
-                 "acceptability curves give the share of draws in which each strategy has the "
-                 "highest net monetary benefit (Fenwick et al. 2001), the frontier the "
-                 "probability that the strategy with the highest expected net benefit is "
-                 "cost-effective (Barton et al. 2008); the expected value of perfect "
-                 "information per patient is E[max NMB] − max E[NMB] (Claxton 1999). One-way "
-                 f"analysis at {_money(wtp, cur)} per QALY varies each parameter with a DSA "
-                 "range to its low and high value.")
-    summary = psa_summary(cost, qaly, names)
-    prob = ceac(cost, qaly, list(st.wtp), names) if st.wtp else None
-    rows = []
-    for k in names:
-        r = summary.loc[k]
-        rows.append([k, _money(r.cost, cur), f"{_money(r.cost_low, cur)} to "
-                     f"{_money(r.cost_high, cur)}", _num(r.effect),
-                     f"{_num(r.effect_low)} to {_num(r.effect_high)}",
-                     *([] if prob is None else [_pct(prob.at[w, k]) for w in prob.index])])
-    out = _p(notes[-1])
-    out += _table(["Strategy", "Mean cost", "Cost 95% interval", "Mean QALYs",
-                   "QALYs 95% interval",
-                   *([] if prob is None else [f"P(cost-effective) at {_money(w, cur)}"
-                                              for w in prob.index])], rows,
-                  numeric=range(1, 6 + (0 if prob is None else len(prob.index))),
-                  caption=f"PSA: means and 95% intervals (2.5th-97.5th percentiles) over "
-                  f"{draws:,} draws")
-    if len(names) < 2:
-        return out + _p("One strategy only: no incremental analysis.")
-    comparator = names[0]
-    others = names[1:]
-    inc_cost = {k: cost[:, names.index(k)] - cost[:, 0] for k in others}
-    inc_qaly = {k: qaly[:, names.index(k)] - qaly[:, 0] for k in others}
-    out += figs.add("ce-plane", lambda p: plot_ce_plane(inc_cost, inc_qaly, comparator, wtp, p,
-                                                        names=names),
-                    f"Cost-effectiveness plane: incremental QALYs and cost of each strategy "
-                    f"versus {comparator} in each PSA draw, their means (large markers) and "
-                    f"the threshold of {_money(wtp, cur)} per QALY (dashed).")
-    grid = _wtp_grid(model)
-    curves, frontier = ceac(cost, qaly, grid, names), ceaf(cost, qaly, grid, names)
-    out += figs.add("ceac", lambda p: plot_ceac(curves, frontier, p, names=names),
-                    "Cost-effectiveness acceptability curves (probability that each strategy "
-                    "has the highest net monetary benefit) and the acceptability frontier "
-                    "(thick grey).")
-    noise = 1e-9 * max(1.0, float(np.abs(cost).max()))  # EVPI >= 0; drop rounding noise
-
-    def clean(v: np.ndarray) -> np.ndarray:
-        return np.where(v > noise, v, 0.0)
-
-    values = clean(evpi(cost, qaly, grid))
-    at = clean(evpi(cost, qaly, list(st.wtp))) if st.wtp else []
-    out += figs.add("evpi", lambda p: plot_evpi(grid, values, p,
-                                                ylabel=f"EVPI per patient ({cur})"),
-                    "Expected value of perfect information per patient by willingness to pay"
-                    + ("" if not len(at) else ": " + "; ".join(
-                        f"{_money(v, cur)} at {_money(w, cur)} per QALY"
-                        for w, v in zip(st.wtp, at, strict=True))) + ".")
-    try:
-        tornado = one_way(model, wtp)
-    except ValueError as err:
-        return out + _p(f"One-way analysis not run: {err}.")
-    top = tornado.head(MAX_TORNADO).copy()
-    top.attrs = dict(tornado.attrs)
-    more = "" if len(tornado) <= MAX_TORNADO else \
-        f" The {MAX_TORNADO} parameters with the widest ranges of {len(tornado)} are shown."
-    out += figs.add("tornado", lambda p: plot_tornado(top, p),
-                    f"One-way sensitivity analysis: incremental net monetary benefit of "
-                    f"{tornado.attrs['strategy']} versus {tornado.attrs['comparator']} at "
-                    f"{_money(wtp, cur)} per QALY with each parameter at its low and high "
-                    f"value.{more}")
-    rows = [[r.parameter, _value(r.low), _value(r.high), _money(r.inmb_low, cur),
-             _money(r.inmb_high, cur), icer_words(r.inc_cost_low, r.inc_qaly_low, cur),
-             icer_words(r.inc_cost_high, r.inc_qaly_high, cur)]
-            for r in top.itertuples()]
-    out += _table(["Parameter", "Low", "High", "INMB at low", "INMB at high", "ICER at low",
-                   "ICER at high"], rows, numeric=range(1, 7),
-                  caption=f"One-way analysis (base-case INMB "
-                  f"{_money(tornado.attrs['base_inmb'], cur)})")
-    return out
-
-
 def _budget(budget: pd.DataFrame | None, currency: str, figs: _Figures) -> str:
     if budget is None:
         return _p("No budget impact inputs were given (eligible patients, market shares and "
@@ -559,39 +361,6 @@ def _methods(res: Results, scenario: str | None, notes: list[str]) -> str:
 
 
 # -- the document ------------------------------------------------------------------------------
-STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
- color:#111;background:#fff;line-height:1.45;max-width:64rem;margin:0 auto;padding:1rem 1.5rem}
-h1{font-size:1.6rem;margin:.5rem 0}
-h2{font-size:1.3rem;border-bottom:2px solid #333;padding-bottom:.2rem;margin-top:2.2rem}
-.meta{color:#333;font-size:.9rem}
-nav ol{columns:3;font-size:.9rem;padding-left:1.4rem}
-a{color:#0b5394}
-.scroll{overflow-x:auto;margin:.6rem 0 1.2rem}
-table{border-collapse:collapse;font-size:.85rem;width:100%}
-caption{text-align:left;font-weight:600;padding:.3rem 0;caption-side:top}
-th,td{text-align:left;vertical-align:top;padding:.25rem .5rem;border-bottom:1px solid #ccc}
-thead th{border-bottom:2px solid #333;background:#f2f2f2}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-table.inputs,table.regimens{font-size:.8rem}
-table.inputs td:last-child{min-width:16rem;font-size:.75rem;overflow-wrap:anywhere}
-table.cheers td:nth-child(4){font-size:.8rem;color:#333}
-table.cheers td:last-child{min-width:8rem}
-figure{margin:1.2rem 0;break-inside:avoid;page-break-inside:avoid}
-figure svg{display:block;width:100%;height:auto;margin:0 auto}
-figure svg *{stroke-linejoin:round;stroke-linecap:butt}
-figcaption{font-size:.85rem;color:#222;margin-top:.3rem}
-.files{color:#555;font-size:.8rem}
-table.validation td:first-child,table.validation td:last-child{min-width:12rem}
-@page{size:letter;margin:12mm}
-@media print{body{max-width:none;padding:0;font-size:10pt}nav{display:none}a{color:inherit;
- text-decoration:none}h2{break-after:avoid}tr{break-inside:avoid}
- .scroll{overflow:visible}table{font-size:7.5pt;width:100%}th,td{padding:.1rem .25rem;
- overflow-wrap:anywhere}td.num,th.num{white-space:normal}thead{display:table-header-group}
- table.inputs td:last-child{min-width:0}#inputs,#cheers{break-before:page}}
-"""
-
-
 def _document(model: Model, body: dict[str, str], meta: str) -> str:
     nav = "".join(f'<li><a href="#{s}">{html.escape(TITLES[s])}</a></li>' for s in SECTIONS)
     sections = "\n".join(f'<section id="{s}">\n<h2>{html.escape(TITLES[s])}</h2>\n{body[s]}'
@@ -684,13 +453,13 @@ def write_report(model: Model, path: str | Path, *, input_path: str | Path | Non
         notes: list[str] = []
         cur = model.settings.currency
         key = _key_figure(res, figs)
-        note, prices = _thresholds(model, notes)
+        note, prices = thresholds(model, notes)
         body = {"summary": executive_summary(res, prices, key),
                 "overview": _overview(model, figs), "inputs": _inputs(model),
                 "survival": _survival(model, figs), "traces": _traces(res, figs),
                 "results": _results(res, figs), "costs": _costs(res, figs),
                 "thresholds": note + prices,
-                "uncertainty": _uncertainty(model, psa_draws, seed, figs, notes, progress),
+                "uncertainty": uncertainty(model, psa_draws, seed, figs, notes, progress),
                 "validation": validation(res),
                 "budget": _budget(budget, cur, figs), "cheers": _cheers(psa_draws > 0)}
         body["methods"] = _methods(res, scenario, notes)
