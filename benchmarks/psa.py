@@ -98,9 +98,10 @@ def main() -> None:
     st = cilta_cel_sequencing().settings
     cores = available_cores()
     det = measure("deterministic", 1, 1)
-    lines = [f"Default model (`inputs/cilta_cel_mm.xlsx`): 4 strategies × {st.n_cycles:,} weekly "
-             f"cycles ({st.horizon:g} years); deterministic run {det['seconds'] * 1000:.0f} ms "
-             f"(median of 5). PSA wall time, median of {args.repeats} fresh processes; the "
+    lines = [f"Default model (`hecon/data/cilta_cel_mm.xlsx`): 4 strategies × {st.n_cycles:,} "
+             f"weekly cycles ({st.horizon:g} years); deterministic run "
+             f"{det['seconds'] * 1000:.0f} ms (median of 5). PSA wall time, median of "
+             f"{args.repeats} fresh processes; the "
              "kernel is the plain numpy structure the model shares (see the script); ratio = "
              "hecon on one thread / kernel.", "",
              f"| draws | hecon, 1 thread (s) | numpy kernel (s) | ratio | hecon, {cores} threads "

@@ -1,6 +1,6 @@
 """Time of the submission report (hecon.report.write_report) on the default workbook.
 
-    python benchmarks/report.py [--draws 1000] [--workbook inputs/cilta_cel_mm.xlsx]
+    python benchmarks/report.py [--draws 1000] [--workbook hecon/data/cilta_cel_mm.xlsx]
     python benchmarks/report.py --seed-model
 
 Loads the workbook (or, with ``--seed-model``, the built-in seed model), writes the HTML report
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--workbook", default=str(ROOT / "inputs" / "cilta_cel_mm.xlsx"))
+    parser.add_argument("--workbook", default=str(ROOT / "hecon" / "data" / "cilta_cel_mm.xlsx"))
     parser.add_argument("--seed-model", action="store_true",
                         help="the built-in seed model (hecon.examples) instead of a workbook")
     args = parser.parse_args()

@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
+from .dominance import STATUS_WORDS
 from .io.tables import scenario_model
 from .io.workbook_in import load_workbook
 from .io.workbook_out import save_workbook
@@ -52,7 +53,7 @@ def run_batch(inputs: list[str], all_scenarios: bool, output: str | Path,
                     rows.append({"workbook": path.name, "scenario": scenario,
                                  "strategy": strategy, "cost": row["cost"], "ly": row["ly"],
                                  "qaly": row["qaly"], "evlyg": row["evlyg"],
-                                 "status": inc.at[strategy, "status"],
+                                 "status": STATUS_WORDS[inc.at[strategy, "status"]],
                                  "icer": inc.at[strategy, "icer"]})
             except Exception as err:  # noqa: BLE001
                 failures.append((f"{path} [{scenario}]", f"{type(err).__name__}: {err}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -13,10 +14,11 @@ import pandas as pd
 
 from . import __version__
 from .cea import decision_wtp
+from .dominance import STATUS_NOTE, icer_words, incremental_text, versus_text
 from .examples import DEFAULT_WORKBOOK
 from .io.tables import InputError
 from .io.workbook_in import load_workbook, write_template
-from .io.workbook_out import build_results_workbook, save_workbook
+from .io.workbook_out import build_results_workbook, placeholder_events, save_workbook
 from .results import Results, run
 
 
@@ -30,9 +32,10 @@ def format_results(res: Results) -> str:
     summary = res.summary().rename(columns={
         "cost": f"cost ({cur})", "ly": "LYs", "qaly": "QALYs", "evlyg": "evLYG",
         "pf_years": "PF years", "tf_years": "TF years"})
-    inc = res.icer_table().set_index("strategy")[["inc_cost", "inc_effect", "icer", "status"]]
+    inc = incremental_text(res.icer_table(), cur)
     clinical = res.clinical
-    events = [c for c in clinical.columns if "(" in c]
+    hidden = placeholder_events(res.model)
+    events = [c for c in clinical.columns if "(" in c and c not in hidden]
     lines = [f"{res.model.name}",
              f"horizon {res.model.settings.horizon:g} y, cycle {res.model.settings.cycle_days:g} "
              f"days, discount {res.model.settings.discount_costs:.1%} costs / "
@@ -40,8 +43,9 @@ def format_results(res: Results) -> str:
              f"{res.model.settings.half_cycle} correction",
              "", "Per patient (discounted)",
              summary.to_string(float_format=lambda x: f"{x:,.3f}" if abs(x) < 1e3 else _money(x)),
-             "", "Incremental analysis (QALYs)",
-             inc.to_string(float_format=lambda x: f"{x:,.3f}" if abs(x) < 1e3 else _money(x)),
+             "", "Incremental analysis (QALYs)", inc.to_string(), textwrap.fill(STATUS_NOTE, 100),
+             "", f"Each strategy versus {summary.index[0]}",
+             versus_text(res.summary(), cur).to_string(),
              "", "Lines started, CAR T infusions, adverse events per 1,000 patients",
              (1000 * clinical[[c for c in clinical.columns if c.startswith("started")
                                or c == "infused CAR T"] + events]
@@ -237,9 +241,14 @@ def _cmd_dsa(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(f"One-way DSA: {tornado.attrs['strategy']} vs {tornado.attrs['comparator']}, "
               f"incremental NMB at {wtp:,.0f} per QALY (base {tornado.attrs['base_inmb']:,.0f})")
-        print(tornado.head(15)[["parameter", "low", "high", "inmb_low", "inmb_high"]]
-              .to_string(index=False, float_format=_money))
-        print("\nScenarios\n" + scen[["ICER", "INMB"]].to_string(float_format=_money))
+        top = tornado.head(15)[["parameter", "low", "high", "inmb_low", "inmb_high"]].copy()
+        top[["low", "high"]] = top[["low", "high"]].map(
+            lambda x: f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}")  # probabilities stay 0.3
+        print(top.to_string(index=False, float_format=_money))
+        words = [icer_words(c, q) for c, q in zip(scen["incremental cost"],
+                                                   scen["incremental QALYs"], strict=True)]
+        print("\nScenarios\n" + scen[["INMB"]].assign(ICER=words).to_string(
+            float_format=_money))
         if prices is not None:
             print("\nThreshold prices\n" + prices.to_string(float_format=_money))
     print(f"\nworkbook: {out}")
@@ -271,8 +280,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                                                                  ".xlsx"),
                                   force=args.force)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(summary.to_string(index=False, float_format=lambda x: f"{x:,.3f}"
-                                if abs(x) < 1e3 else _money(x)))
+        print(summary.to_string(index=False, na_rep="–", float_format=lambda x: f"{x:,.3f}"
+                                if abs(x) < 1e3 else _money(x)))  # ICER: ND rows only
     for name, error in failures:
         print(f"FAILED {name}: {error}", file=sys.stderr)
     return 1 if failures else 0
@@ -288,7 +297,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     budget = run(model).budget_impact() if model.budget else None
     start = time.perf_counter()
     info = write_report(model, out, input_path=workbook, psa_draws=args.psa_draws,
-                        seed=args.seed, force=args.force, budget=budget, scenario=args.scenario)
+                        seed=args.seed, force=args.force, budget=budget, scenario=args.scenario,
+                        progress=args.psa_draws > 0)
     print(f"report: {info.path} ({info.size_bytes / 1024:,.0f} KiB, {len(info.sections)} "
           f"sections, {len(info.figure_paths)} figure files) in "
           f"{time.perf_counter() - start:.1f} s")

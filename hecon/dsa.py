@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .cea import threshold_price
+from .dominance import icer
 from .evaluate import evaluate
 from .io.tables import scenario_model
 from .model import Model, ParameterSet
@@ -39,20 +40,19 @@ def _batch(model: Model, variations: list[dict[str, float]]) -> tuple[np.ndarray
             ev.effects.sel(measure="qaly").to_numpy())
 
 
-def _incremental(cost, qaly, model, strategy, comparator, wtp):
+def _incremental(cost, qaly, model, strategy, comparator):
+    """Incremental cost and QALYs of ``strategy`` versus ``comparator`` in each variation."""
     i, j = model.strategy_names.index(strategy), model.strategy_names.index(comparator)
-    d_cost, d_qaly = cost[:, i] - cost[:, j], qaly[:, i] - qaly[:, j]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        icer = np.where(d_qaly != 0, d_cost / d_qaly, np.nan)
-    return wtp * d_qaly - d_cost, icer
+    return cost[:, i] - cost[:, j], qaly[:, i] - qaly[:, j]
 
 
 def one_way(model: Model, wtp: float, strategy: str | None = None,
             comparator: str | None = None, parameters: Sequence[str] | None = None
             ) -> pd.DataFrame:
-    """Tornado table: incremental net monetary benefit (and ICER) of ``strategy`` versus
-    ``comparator`` at each parameter's DSA low and high values, sorted by the width of the INMB
-    range (widest first). Parameters without a low/high are skipped."""
+    """Tornado table: incremental net monetary benefit, cost, QALYs and ICER of ``strategy``
+    versus ``comparator`` at each parameter's DSA low and high values, sorted by the width of
+    the INMB range (widest first). Parameters without a low/high are skipped. ICERs are NaN
+    where one strategy dominates (:func:`hecon.dominance.icer`)."""
     strategy, comparator = _pair(model, strategy, comparator)
     names = [n for n in (parameters or model.parameters)
              if model.parameters[n].low is not None and model.parameters[n].high is not None]
@@ -61,17 +61,21 @@ def one_way(model: Model, wtp: float, strategy: str | None = None,
     variations = [{}] + [{n: getattr(model.parameters[n], side)} for n in names
                          for side in ("low", "high")]
     cost, qaly = _batch(model, variations)
-    inmb, icer = _incremental(cost, qaly, model, strategy, comparator, wtp)
+    d_cost, d_qaly = _incremental(cost, qaly, model, strategy, comparator)
+    inmb, ratio = wtp * d_qaly - d_cost, icer(d_cost, d_qaly)
     table = pd.DataFrame({
         "parameter": names,
         "base": [model.parameters[n].value for n in names],
         "low": [model.parameters[n].low for n in names],
         "high": [model.parameters[n].high for n in names],
         "inmb_low": inmb[1::2], "inmb_high": inmb[2::2],
-        "icer_low": icer[1::2], "icer_high": icer[2::2],
+        "icer_low": ratio[1::2], "icer_high": ratio[2::2],
+        "inc_cost_low": d_cost[1::2], "inc_cost_high": d_cost[2::2],
+        "inc_qaly_low": d_qaly[1::2], "inc_qaly_high": d_qaly[2::2],
     })
     table["range"] = (table["inmb_high"] - table["inmb_low"]).abs()
-    table.attrs.update(base_inmb=float(inmb[0]), base_icer=float(icer[0]), wtp=wtp,
+    table.attrs.update(base_inmb=float(inmb[0]), base_icer=float(ratio[0]),
+                       base_inc_cost=float(d_cost[0]), base_inc_qaly=float(d_qaly[0]), wtp=wtp,
                        strategy=strategy, comparator=comparator)
     return table.sort_values("range", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -86,7 +90,8 @@ def two_way(model: Model, first: str, first_values: Sequence[float], second: str
             raise ValueError(f"unknown parameter {name!r}")
     grid = [{first: a, second: b} for a in first_values for b in second_values]
     cost, qaly = _batch(model, grid)
-    inmb, _ = _incremental(cost, qaly, model, strategy, comparator, wtp)
+    d_cost, d_qaly = _incremental(cost, qaly, model, strategy, comparator)
+    inmb = wtp * d_qaly - d_cost
     return pd.DataFrame(inmb.reshape(len(first_values), len(second_values)),
                         index=pd.Index(first_values, name=first),
                         columns=pd.Index(second_values, name=second))
@@ -94,8 +99,9 @@ def two_way(model: Model, first: str, first_values: Sequence[float], second: str
 
 def scenarios(model: Model, wtp: float, strategy: str | None = None,
               comparator: str | None = None) -> pd.DataFrame:
-    """The base case and every named scenario: cost and QALYs of each strategy, and the ICER
-    and INMB of ``strategy`` versus ``comparator``."""
+    """The base case and every named scenario: cost and QALYs of each strategy, and the
+    incremental cost and QALYs, ICER (NaN where one strategy dominates, see
+    :func:`hecon.dominance.icer`) and INMB of ``strategy`` versus ``comparator``."""
     strategy, comparator = _pair(model, strategy, comparator)
     rows = []
     for name in ["base case", *model.scenarios]:
@@ -107,7 +113,8 @@ def scenarios(model: Model, wtp: float, strategy: str | None = None,
         for strat in s.index:
             row[f"{strat}: cost"] = s.at[strat, "cost"]
             row[f"{strat}: QALYs"] = s.at[strat, "qaly"]
-        row["ICER"] = d_cost / d_qaly if d_qaly else np.nan
+        row["incremental cost"], row["incremental QALYs"] = d_cost, d_qaly
+        row["ICER"] = float(icer(d_cost, d_qaly))
         row["INMB"] = wtp * d_qaly - d_cost
         rows.append(row)
     table = pd.DataFrame(rows).set_index("scenario")

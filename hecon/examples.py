@@ -5,8 +5,8 @@ budget plans, and the small model behind ``hecon template``."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
+from .data import DEFAULT_WORKBOOK_NAME, data_path
 from .model import (
     BudgetPlan,
     CarTPathway,
@@ -20,7 +20,7 @@ from .model import (
     Strategy,
 )
 
-DEFAULT_WORKBOOK = Path(__file__).resolve().parents[1] / "inputs" / "cilta_cel_mm.xlsx"
+DEFAULT_WORKBOOK = data_path(DEFAULT_WORKBOOK_NAME)
 
 
 def _p(name: str, value: float, unit: str, source: str, **kw) -> Parameter:
@@ -28,8 +28,8 @@ def _p(name: str, value: float, unit: str, source: str, **kw) -> Parameter:
 
 
 def cilta_cel_sequencing() -> Model:
-    """The default model: the sourced, fitted inputs of ``inputs/cilta_cel_mm.xlsx`` (built by
-    ``inputs/evidence/build.py`` from ../shared/EVIDENCE.md, with validation targets)."""
+    """The default model: the sourced, fitted inputs of the packaged ``cilta_cel_mm.xlsx``
+    (built by ``inputs/evidence/build.py`` from published evidence, with validation targets)."""
     from .io.workbook_in import load_workbook
 
     return load_workbook(DEFAULT_WORKBOOK)

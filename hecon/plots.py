@@ -32,12 +32,11 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .io.xlsx import atomic_path  # noqa: E402
+from .labels import COLOURS  # noqa: E402
 from .survival.base import Distribution  # noqa: E402
 from .survival.families import FAMILIES  # noqa: E402
 
 FIGSIZE = (7.0, 4.5)  # inches
-#: Okabe & Ito (2008) colour-blind-safe palette without yellow (too pale on white)
-COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#7F7F7F")
 LINESTYLES = ("-", "--", "-.", ":", (0, (6, 2, 1, 2, 1, 2)), (0, (9, 3)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 KM_LABEL = "Kaplan-Meier"

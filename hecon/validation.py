@@ -2,8 +2,8 @@
 operational validation: comparison of model outcomes with the data the inputs came from and
 with independent data).
 
-Targets are rows of a CSV (default ``inputs/evidence/targets.csv``). Each row has a ``kind``:
-``fit`` (the published figure was used to build an input, so agreement checks the build) or
+Targets are rows of a CSV (default: the packaged ``hecon/data/targets.csv``). Each row has a
+``kind``: ``fit`` (the published figure was used to build an input, so agreement checks the build) or
 ``validation`` (independent of the inputs); and a *quantity* with its arguments, the published
 value and a tolerance. Except for the ``curve_*`` quantities (a fitted curve against its data)
 they are the model's own predictions (:meth:`hecon.Results.survival` and friends):
@@ -36,9 +36,10 @@ import numpy as np
 import pandas as pd
 
 from .curves import build_curve
+from .data import TARGETS_NAME, data_path
 from .model import ParameterSet
 
-DEFAULT_TARGETS = Path(__file__).resolve().parents[1] / "inputs" / "evidence" / "targets.csv"
+DEFAULT_TARGETS = data_path(TARGETS_NAME)
 COLUMNS = ["target", "kind", "source", "published", "model", "unit", "tolerance", "ok",
            "explanation"]
 KINDS = ("fit", "validation")

@@ -13,7 +13,7 @@ from hecon.cli import main
 from hecon.io.tables import InputError
 from hecon.io.workbook_in import load_workbook
 
-DEFAULT = Path(__file__).resolve().parents[1] / "inputs" / "cilta_cel_mm.xlsx"
+DEFAULT = Path(__file__).resolve().parents[1] / "hecon" / "data" / "cilta_cel_mm.xlsx"
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from hecon.model import ParameterSet
 from hecon.validation import read_targets, validation_table
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKBOOK = ROOT / "inputs" / "cilta_cel_mm.xlsx"
+WORKBOOK = ROOT / "hecon" / "data" / "cilta_cel_mm.xlsx"
 BUILD = ROOT / "inputs" / "evidence" / "build.py"
 
 

@@ -16,7 +16,7 @@ from hecon.io.workbook_in import read_tables, write_input_workbook
 from hecon.psa import psa
 from hecon.sampling import draw
 
-WORKBOOK = Path(__file__).resolve().parents[1] / "inputs" / "cilta_cel_mm.xlsx"
+WORKBOOK = Path(__file__).resolve().parents[1] / "hecon" / "data" / "cilta_cel_mm.xlsx"
 
 
 @pytest.fixture(scope="module")

@@ -454,6 +454,29 @@ def test_browser_renders_offline(seed_report, tmp_path):
     assert _problems(stderr) == [] and requests == []
 
 
+def test_print_keeps_every_table_column(template_report, tmp_path):
+    """Headless Chromium prints the report (with its PSA table of several probability columns)
+    to PDF: the last cell of every table row is in the printed text, so no column is cut off
+    at the page edge."""
+    _, info, text = template_report
+    if shutil.which("pdftotext") is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdftotext (poppler-utils) is required in CI; .ci/run installs it")
+        pytest.skip("pdftotext (poppler-utils) not installed here")
+    pdf = tmp_path / "report.pdf"
+    _render(info.path, tmp_path, [f"--print-to-pdf={pdf}", "--no-pdf-header-footer"])
+    printed = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                      text=True, check=True).stdout.split())
+    checked = 0
+    for table in Page(text).tables:
+        for row in table["rows"]:
+            last = row[-1] if row else ""
+            if last and len(last) <= 16 and " " not in last:
+                assert last in printed, (table["caption"], last)
+                checked += 1
+    assert checked > 20
+
+
 def test_browser_checks_catch_problems(tmp_path):
     """Control: a page with an external image and a script error is caught by both checks."""
     page = tmp_path / "bad.html"

@@ -34,12 +34,13 @@ def test_sheets_formats_and_charts(workbook, results):
     assert summary.freeze_panes == "A2"
     assert summary["B2"].number_format == '"$"#,##0' and isinstance(summary["B2"].value, float)
     assert summary["D2"].number_format == "0.000"
-    assert len(wb["Traces"]._charts) == 1 and len(wb["Survival"]._charts) == 1
+    assert len(wb["Traces"]._charts) == 1 and len(wb["Survival"]._charts) == 3  # PFS, TTD, OS
     costs = wb["Costs"]
     total_row = [r for r in costs.iter_rows(values_only=True) if r[0] == "Total"][0]
     assert list(total_row[1:]) == pytest.approx(list(results.costs["total"]), rel=1e-12)
     statuses = [r[6] for r in summary.iter_rows(values_only=True) if r[6] in
-                ("reference", "non-dominated", "dominated", "extendedly dominated")]
+                ("reference (lowest cost)", "non-dominated", "dominated",
+                 "extendedly dominated")]
     assert len(statuses) == 4
     methods = " ".join(c.value for c in wb["Methods"]["A"] if c.value)
     assert "3.0%" in methods and "trapezoid" in methods
@@ -53,7 +54,7 @@ def test_sheets_formats_and_charts(workbook, results):
 def test_traces_sum_to_one_per_strategy(workbook):
     ws = openpyxl.load_workbook(workbook, read_only=True)["Traces"]
     rows = ws.iter_rows(values_only=True)
-    header = next(rows)
+    header = next(r for r in rows if r[0] == "Cycle")  # the per-cycle table below the chart
     groups = ("CAR T pathway", "PF on treatment", "PF treatment-free", "palliative", "dead")
     first = [header.index(f"SOC: {g}") for g in groups]
     for k, row in enumerate(rows):

@@ -1,24 +1,44 @@
-"""The payer-format results workbook: tables a pharmacy director can forward, with native charts.
+"""The payer-format results workbook: tables a pharmacy director can forward and print, with
+native charts.
 
-Sheets: Cover, Summary, Costs, Clinical, Traces, Survival, Inputs, Methods. Numbers are stored as
-numbers with number formats; header rows are frozen; text from inputs is always stored as text.
+Sheets: Cover, Summary, Costs, Clinical, Budget Impact (live formulas,
+:mod:`hecon.io.workbook_budget`), Traces, Survival, Inputs, Methods, Validation. Numbers are
+stored as numbers with number formats; header rows are frozen; text from inputs is always stored
+as text; columns are as wide as their displayed values; every sheet prints one page wide with
+its header rows repeated, and long per-cycle tables lie below the print area (summarised by year
+within it). ICERs follow :mod:`hecon.dominance`: dominance in words, never a negative ratio.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import openpyxl
-from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
-from openpyxl.styles import Alignment, Font
+from openpyxl.chart import Reference, ScatterChart, Series
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
 
 from .. import __version__
+from ..cea import decision_wtp
 from ..curves import survival_as_used
+from ..dominance import STATUS_NOTE, STATUS_WORDS, icer_cell, status_icer
+from ..labels import COST_LABELS, MEASURES, cost_label, curve_labels
 from .workbook_in import file_sha256
-from .xlsx import atomic_path, put, write_table
+from .xlsx import (
+    CM_PER_ROW,
+    atomic_path,
+    column_at,
+    font,
+    page_setup,
+    place_chart,
+    put,
+    write_table,
+)
+from .xlsx_charts import axis_titles, style_line
 
 if TYPE_CHECKING:
     from ..results import Results
@@ -27,6 +47,8 @@ MONEY = '"$"#,##0'
 YEARS = "0.000"
 SHARE = "0.0%"
 SURVIVAL_MONTHS = 120  # the Survival sheet shows the first 10 years, monthly
+CHART_CM = (22, 10)  # width, height of the trace chart
+SURVIVAL_CHART_CM = (14, 10)  # of each survival chart, two side by side
 
 
 def write_results_workbook(res: Results, path: str | Path, *, force: bool = False,
@@ -57,7 +79,9 @@ def build_results_workbook(res: Results, input_path: str | Path | None = None,
     _inputs(wb.create_sheet("Inputs"), res)
     _methods(wb.create_sheet("Methods"), res, scenario)
     if res.model.budget:
-        _budget(wb.create_sheet("Budget Impact", index=4), res)
+        from .workbook_budget import write_budget_sheet
+
+        write_budget_sheet(wb.create_sheet("Budget Impact", index=4), res)
     from ..validation import applies_to, validation_table
 
     if applies_to(res.model):
@@ -65,9 +89,26 @@ def build_results_workbook(res: Results, input_path: str | Path | None = None,
     return wb
 
 
+def note(ws, row: int, text: str, columns: int, bold: bool = False) -> int:
+    """Text across ``columns`` merged cells, wrapped, its row tall enough to print it whole;
+    returns the next row."""
+    cell = put(ws, row, 1, text)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    cell.font = font(bold=bold)
+    if columns > 1:
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=columns)
+    width = sum(ws.column_dimensions[get_column_letter(j)].width or 8.43
+                for j in range(1, columns + 1))
+    ws.row_dimensions[row].height = 15 * math.ceil(1.15 * len(text) / max(width, 10))
+    return row + 1
+
+
+_UNIT_FORMATS = {"share": SHARE, "months": "0.0", "USD": MONEY}
+
+
 def _validation(ws, table) -> None:
     """Model against published targets (AdViSHE-style external validation)."""
-    put(ws, 1, 1, "Validation against published targets").font = Font(bold=True, size=12)
+    put(ws, 1, 1, "Validation against published targets").font = font(bold=True, size=12)
     met = int(table["ok"].sum())
     n_val = int((table["kind"] == "validation").sum())
     put(ws, 2, 1, f"{met} of {len(table)} targets within tolerance; each miss is explained. "
@@ -77,46 +118,13 @@ def _validation(ws, table) -> None:
              "yes" if r.ok else "no", r.explanation or "", r.kind) for r in table.itertuples()]
     write_table(ws, ("Target", "Source", "Published", "Model", "Unit", "Tolerance", "OK",
                      "Explanation", "Kind"), rows, first_row=4,
-                formats={2: "#,##0.000", 3: "#,##0.000"}, widths={0: 60, 1: 45, 7: 80})
-
-
-def _budget(ws, res: Results) -> None:
-    """Budget impact of the chosen plan by year, total and by cost category, with a chart."""
-    plan = res.budget_plan()
-    table = res.budget_impact()
-    put(ws, 1, 1, f"Budget impact: {plan.name}").font = Font(bold=True, size=12)
-    put(ws, 2, 1, f"{plan.members:,.0f} members; {plan.eligible_per_year:,.1f} newly eligible "
-        f"patients per year (members × {plan.incidence_per_100k:g} per 100,000 × "
-        f"{plan.share_reaching_line:.0%} reaching the line × {plan.share_eligible:.0%} "
-        "eligible); undiscounted costs; PMPM = impact / (members × 12).")
-    rows = [(int(y), *map(float, r)) for y, r in zip(table.index, table.to_numpy(), strict=True)]
-    write_table(ws, ("Budget year", "Current mix", "New mix", "Budget impact", "PMPM"), rows,
-                first_row=4, formats={1: MONEY, 2: MONEY, 3: MONEY, 4: '"$"#,##0.000'})
-    chart = BarChart()
-    chart.title = "Budget impact by year"
-    chart.y_axis.title = "USD"
-    chart.x_axis.title = "Budget year"
-    chart.add_data(Reference(ws, min_col=4, min_row=4, max_row=4 + len(rows)),
-                   titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=4 + len(rows)))
-    ws.add_chart(chart, "H4")
-    by_cat = res.budget_impact(by_category=True)
-    r0 = 7 + len(rows)
-    put(ws, r0, 1, "Budget impact by cost category (USD)").font = Font(bold=True)
-    cats = list(dict.fromkeys(by_cat.columns.get_level_values(0)))
-    cat_rows = [(int(y), *(float(by_cat.at[y, (c, "impact")]) for c in cats))
-                for y in by_cat.index]
-    write_table(ws, ("Budget year", *cats), cat_rows, first_row=r0 + 1,
-                formats={i: MONEY for i in range(1, len(cats) + 1)})
-    r1 = r0 + len(cat_rows) + 3
-    put(ws, r1, 1, "Market shares by budget year").font = Font(bold=True)
-    share_rows = [(label, strat, *vals) for label, shares in
-                  (("current", plan.shares_current), ("new", plan.shares_new))
-                  for strat, vals in shares]
-    write_table(ws, ("Mix", "Strategy", *(f"Year {y}" for y in range(1, plan.years + 1))),
-                share_rows, first_row=r1 + 1,
-                formats={i: SHARE for i in range(2, plan.years + 2)})
-    ws.freeze_panes = "A5"
+                formats={2: "#,##0.000", 3: "#,##0.000"}, widths={0: 45, 1: 30, 7: 60})
+    for i, r in enumerate(table.itertuples(), start=5):
+        for j in (3, 4):
+            ws.cell(row=i, column=j).number_format = _UNIT_FORMATS.get(r.unit, "#,##0.000")
+        for j in (1, 2, 8):
+            ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True, vertical="top")
+    page_setup(ws, "4:4", landscape=True)
 
 
 def _cover(ws, res: Results, input_path, scenario) -> None:
@@ -139,7 +147,12 @@ def _cover(ws, res: Results, input_path, scenario) -> None:
         ("Random seed", st.seed),
     ]
     write_table(ws, ("Item", "Value"), rows, widths={0: 28, 1: 70})
-    ws["A1"].font = Font(bold=True, size=12)
+    for i, (item, _) in enumerate(rows, start=2):
+        if item.startswith("Discount rate"):
+            ws.cell(row=i, column=2).number_format = SHARE
+        ws.cell(row=i, column=2).alignment = Alignment(horizontal="left")
+    ws["A1"].font = font(bold=True, size=12)
+    page_setup(ws, None)
 
 
 def _summary(ws, res: Results) -> None:
@@ -147,24 +160,43 @@ def _summary(ws, res: Results) -> None:
     header = ("Strategy", "Total cost", "LYs", "QALYs", "evLYG", "PF years", "TF years")
     rows = [(name, *map(float, r)) for name, r in zip(s.index, s.to_numpy(), strict=True)]
     write_table(ws, header, rows, formats={1: MONEY, **{i: YEARS for i in range(2, 7)}})
-    r0 = len(rows) + 3
-    put(ws, r0, 1, "Incremental analysis (QALYs): strong then extended dominance").font = \
-        Font(bold=True)
+    r = len(rows) + 3
+    put(ws, r, 1, "Incremental analysis (QALYs): strong then extended dominance").font = \
+        font(bold=True)
     inc = res.icer_table()
-    status = {"ref": "reference", "ND": "non-dominated", "D": "dominated",
-              "ED": "extendedly dominated"}
-    inc_rows = [(r.strategy, r.cost, r.effect, _num(r.inc_cost), _num(r.inc_effect),
-                 _num(r.icer), status[r.status]) for r in inc.itertuples()]
+    inc_rows = [(x.strategy, x.cost, x.effect, _num(x.inc_cost), _num(x.inc_effect),
+                 status_icer(x.status, x.icer), STATUS_WORDS[x.status])
+                for x in inc.itertuples()]
     write_table(ws, ("Strategy", "Cost", "QALYs", "Incremental cost", "Incremental QALYs",
-                     "ICER ($/QALY)", "Status"), inc_rows, first_row=r0 + 1,
+                     "ICER ($/QALY)", "Status"), inc_rows, first_row=r + 1,
                 formats={1: MONEY, 2: YEARS, 3: MONEY, 4: YEARS, 5: MONEY})
-    r1 = r0 + len(inc_rows) + 3
-    put(ws, r1, 1, "Net monetary benefit by willingness to pay ($/QALY)").font = Font(bold=True)
+    r = note(ws, r + len(inc_rows) + 2, STATUS_NOTE, len(header)) + 1
+    r = _versus(ws, res, r) + 1
+    put(ws, r, 1, "Net monetary benefit by willingness to pay ($/QALY)").font = font(bold=True)
     nmb = res.net_monetary_benefit()
     write_table(ws, ("Strategy", *(f"NMB at ${w:,.0f}" for w in nmb.columns)),
                 [(k, *map(float, v)) for k, v in zip(nmb.index, nmb.to_numpy(), strict=True)],
-                first_row=r1 + 1, formats={i: MONEY for i in range(1, len(nmb.columns) + 1)})
+                first_row=r + 1, formats={i: MONEY for i in range(1, len(nmb.columns) + 1)})
     ws.freeze_panes = "A2"
+    page_setup(ws, None)
+
+
+def _versus(ws, res: Results, row: int) -> int:
+    """Each strategy against the first (the comparator): increments, ICER or dominance in
+    words, and incremental net monetary benefit at the decision willingness to pay."""
+    s = res.summary()
+    comparator = s.index[0]
+    wtp = decision_wtp(res.model, [100_000])
+    put(ws, row, 1, f"Each strategy versus {comparator}").font = font(bold=True)
+    rows = []
+    for name in s.index[1:]:
+        d_cost = float(s.at[name, "cost"] - s.at[comparator, "cost"])
+        d_qaly = float(s.at[name, "qaly"] - s.at[comparator, "qaly"])
+        rows.append((name, d_cost, d_qaly, icer_cell(d_cost, d_qaly), wtp * d_qaly - d_cost))
+    write_table(ws, ("Strategy", f"Incremental cost vs {comparator}", "Incremental QALYs",
+                     "ICER ($/QALY) or dominance", f"INMB at ${wtp:,.0f}/QALY"), rows,
+                first_row=row + 1, formats={1: MONEY, 2: YEARS, 3: MONEY, 4: MONEY})
+    return row + len(rows) + 2
 
 
 def _num(x) -> float | None:
@@ -173,15 +205,26 @@ def _num(x) -> float | None:
 
 def _costs(ws, res: Results) -> None:
     c = res.costs
-    labels = {"car_t": "CAR T pathway (apheresis, bridging, product, admission)",
-              "drugs": "Drugs, first line", "subsequent_drugs": "Subsequent therapy (drugs)",
-              "administration": "Administration", "monitoring": "Monitoring",
-              "toxicity": "Toxicity management", "palliative_care": "Palliative care",
-              "terminal_care": "Terminal care", "total": "Total"}
     header = ("Category", *c.index)
-    rows = [(labels.get(cat, cat), *map(float, c[cat])) for cat in c.columns]
+    rows = [(cost_label(cat), *map(float, c[cat])) for cat in c.columns]
     write_table(ws, header, rows, formats={i: MONEY for i in range(1, len(c.index) + 1)},
                 widths={0: 52})
+    page_setup(ws, "1:1")
+
+
+def placeholder_events(model) -> set[str]:
+    """Adverse-event labels that are placeholders in the base case: incidence 1 with no cost,
+    QALY loss or death (e.g. an excess-mortality lever set to 0), not events to report."""
+    from ..model import ParameterSet
+
+    ps = ParameterSet.base(model)
+    labels: dict[str, bool] = {}
+    for ae in model.adverse_events:
+        inert = (float(ps[ae.incidence][0]) == 1.0 and not any(
+            float(ps[ref][0]) for ref in (ae.cost, ae.disutility, ae.p_death, ae.excess_death)))
+        label = f"{ae.event} ({ae.grade})"
+        labels[label] = labels.get(label, True) and inert
+    return {label for label, inert in labels.items() if inert}
 
 
 def _clinical(ws, res: Results) -> None:
@@ -202,17 +245,43 @@ def _clinical(ws, res: Results) -> None:
     rows += [(f"Share who {c}", clin[c], SHARE) for c in clin.columns if c.startswith("started")]
     if "infused CAR T" in clin:  # a model without CAR T has no infusions to report
         rows.append(("Share who receive CAR T (infused)", clin["infused CAR T"], SHARE))
+    hidden = placeholder_events(res.model)
     rows += [(f"{c}: episodes per 1,000 patients", 1000 * clin[c], "#,##0.0")
-             for c in clin.columns if "(" in c]
+             for c in clin.columns if "(" in c and c not in hidden]
     header = ("Measure", *eff.index)
     write_table(ws, header, [(label, *map(float, v)) for label, v, _ in rows], widths={0: 52})
     for i, (_, _, fmt) in enumerate(rows, start=2):
         for j in range(2, len(eff.index) + 2):
             ws.cell(row=i, column=j).number_format = fmt
+    page_setup(ws, "1:1")
+
+
+def _yearly_rows(years: np.ndarray) -> np.ndarray:
+    """Indices of the cycles nearest to each whole year 0, 1, ... of the horizon."""
+    whole = np.arange(0, int(np.floor(years[-1] + 1e-9)) + 1)
+    return np.abs(years[None, :] - whole[:, None]).argmin(axis=1)
+
+
+def _scatter(ws, title: str, x_title: str, y_title: str, x_col: int, columns: list[int],
+             header_row: int, last: int) -> ScatterChart:
+    """Lines of ``columns`` (1-based) against ``x_col`` over the rows below ``header_row`` to
+    ``last``, titled by their header cells, each styled to stay distinct in greyscale."""
+    chart = ScatterChart()
+    xs = Reference(ws, min_col=x_col, min_row=header_row + 1, max_row=last)
+    for i, j in enumerate(columns):
+        series = Series(Reference(ws, min_col=j, min_row=header_row, max_row=last), xs,
+                        title_from_data=True)
+        style_line(series, i, markers=False)
+        chart.series.append(series)
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0.0, 1.0
+    chart.y_axis.number_format = "0%"
+    axis_titles(chart, title, x_title, y_title, size=CHART_CM)
+    return chart
 
 
 def _traces(ws, res: Results) -> None:
-    """Occupancy per cycle of each strategy, by state group (lines summed), and a chart."""
+    """Share alive and in palliative care by year (printed), a chart of the share alive, and
+    below the print area the occupancy per cycle of each strategy by state group."""
     trace = res.trace
     years = trace["years"].to_numpy()
     states = [str(s) for s in trace["state"].to_numpy()]
@@ -220,8 +289,9 @@ def _traces(ws, res: Results) -> None:
               "PF on treatment": [s for s in states if s.endswith("on-tx")],
               "PF treatment-free": [s for s in states if s.endswith("off-tx")],
               "palliative": ["palliative"], "dead": ["dead"]}
+    strategies = [str(s) for s in trace["strategy"].to_numpy()]
     header, columns = ["Cycle", "Years"], []
-    for strategy in trace["strategy"].to_numpy():
+    for strategy in strategies:
         tr = trace.sel(strategy=strategy)
         for group, members in groups.items():
             header.append(f"{strategy}: {group}")
@@ -229,47 +299,77 @@ def _traces(ws, res: Results) -> None:
         header.append(f"{strategy}: alive")
         columns.append(1.0 - tr.sel(state="dead").to_numpy())
     data = np.column_stack(columns)
-    rows = [[k, float(years[k]), *map(float, data[k])] for k in range(len(years))]
-    write_table(ws, header, rows, formats={1: "0.000", **{i: "0.0000" for i in
-                                                          range(2, len(header))}})
-    chart = ScatterChart()
-    chart.title = "Alive (share of cohort)"
-    chart.x_axis.title = "Years"
-    chart.y_axis.title = "Share alive"
-    xs = Reference(ws, min_col=2, min_row=2, max_row=len(rows) + 1)
-    for j, name in enumerate(header):
-        if name.endswith(": alive"):
-            series = Series(Reference(ws, min_col=j + 1, min_row=1, max_row=len(rows) + 1), xs,
-                            title_from_data=True)
-            series.marker.symbol = "none"
-            chart.series.append(series)
-    chart.width, chart.height = 20, 10
-    ws.add_chart(chart, "C4")
+    put(ws, 1, 1, "Share of the cohort alive and in palliative care, by year").font = \
+        font(bold=True, size=12)
+    put(ws, 2, 1, "Palliative care: progressed with no further line. Every state group per "
+        "cycle is in the table below the chart (not printed).")
+    picks = _yearly_rows(years)
+    alive = [header.index(f"{s}: alive") - 2 for s in strategies]
+    pal = [header.index(f"{s}: palliative") - 2 for s in strategies]
+    yearly = [(int(round(years[k])), *(float(data[k, a]) for a in alive),
+               *(float(data[k, p]) for p in pal)) for k in picks]
+    write_table(ws, ("Year", *(f"{s}: alive" for s in strategies),
+                     *(f"{s}: palliative care" for s in strategies)), yearly, first_row=4,
+                formats={j: SHARE for j in range(1, 2 * len(strategies) + 1)})
+    top = 4 + len(yearly) + 2
+    first = top + math.ceil(CHART_CM[1] / CM_PER_ROW) + 4  # the per-cycle table: below the chart
+    write_table(ws, header, [[k, float(years[k]), *map(float, data[k])]
+                             for k in range(len(years))], first_row=first,
+                formats={1: "0.000", **{i: "0.0000" for i in range(2, len(header))}})
+    chart = _scatter(ws, "Alive (share of the cohort)", "Years", "Share alive", 2,
+                     [j + 1 for j, h in enumerate(header) if h.endswith(": alive")],
+                     first, first + len(years))
+    last_row, last_col = place_chart(ws, chart, top, 1)
+    put(ws, first - 1, 1, "Occupancy per cycle by state group (not printed)").font = \
+        font(bold=True)
+    ws.freeze_panes = "A5"
+    page_setup(ws, "4:4", last_row=max(last_row, top), last_col=max(last_col,
+                                                                      1 + 2 * len(strategies)))
 
 
 def _survival(ws, res: Results) -> None:
-    """Every curve the regimens use, as used (all-cause with the background floor), monthly."""
+    """Every curve the regimens use, as used (all-cause with the background floor): by year
+    (printed), charts by measure, and monthly below the print area."""
     model = res.model
+    labels = curve_labels(model)
+    names = list(labels)
     months = np.arange(SURVIVAL_MONTHS + 1, dtype=float)
-    names: list[str] = []
-    for reg in model.regimens.values():
-        names += [n for n in (reg.pfs, reg.ttd, reg.os) if n and n not in names]
-    names.append(model.palliative.survival)
-    columns = survival_as_used(model, list(dict.fromkeys(names)), months / 12.0)
-    header = ["Months", *columns]
-    rows = [[float(m), *(float(columns[c][i]) for c in columns)] for i, m in enumerate(months)]
-    write_table(ws, header, rows, formats={i: "0.000" for i in range(1, len(header))})
-    chart = LineChart()
-    chart.title = "Survival curves as used (from line start; background floor applied)"
-    chart.x_axis.title = "Months"
-    chart.y_axis.title = "Survival"
-    chart.add_data(Reference(ws, min_col=2, max_col=len(header), min_row=1,
-                             max_row=len(rows) + 1), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(rows) + 1))
-    for s in chart.series:
-        s.smooth = False
-    chart.width, chart.height = 24, 12
-    ws.add_chart(chart, f"{openpyxl.utils.get_column_letter(len(header) + 2)}2")
+    values = survival_as_used(model, names, months / 12.0)
+    put(ws, 1, 1, "Survival curves as used, from the start of each line").font = \
+        font(bold=True, size=12)
+    put(ws, 2, 1, "All-cause survival with general-population mortality as a floor; CAR T "
+        "curves from infusion. Code names of the curves: Inputs sheet. Monthly values below "
+        "the charts (not printed).")
+    rows = [(labels[n], *(float(values[n][12 * y]) for y in range(SURVIVAL_MONTHS // 12 + 1)))
+            for n in names]
+    n_years = SURVIVAL_MONTHS // 12 + 1
+    write_table(ws, ("Curve", *(f"Year {y}" for y in range(n_years))), rows, first_row=4,
+                formats={j: SHARE for j in range(1, n_years + 1)}, widths={0: 48})
+    by_measure = {m: [n for n in names if labels[n].split("; ")[0].endswith(m)]
+                  for m in MEASURES.values()}
+    top = 4 + len(rows) + 2
+    charts = [m for m, members in by_measure.items() if members]
+    chart_rows = math.ceil(SURVIVAL_CHART_CM[1] / CM_PER_ROW) + 2
+    first = top + math.ceil(len(charts) / 2) * chart_rows + 2  # below the charts, two a row
+    header = ["Months", *(labels[n] for n in names)]
+    write_table(ws, header, [[float(m), *(float(values[n][i]) for n in names)]
+                             for i, m in enumerate(months)], first_row=first,
+                formats={i: "0.000" for i in range(1, len(header))},
+                widths={i: 12 for i in range(1, len(header))})
+    put(ws, first - 1, 1, "Monthly survival (not printed)").font = font(bold=True)
+    last_row = top
+    second = column_at(ws, SURVIVAL_CHART_CM[0] + 0.5)
+    for k, measure in enumerate(charts):
+        members = by_measure[measure]
+        chart = _scatter(ws, measure.capitalize(), "Months since the line started", "Survival",
+                         1, [names.index(n) + 2 for n in members], first,
+                         first + len(months))
+        chart.width, chart.height = SURVIVAL_CHART_CM
+        chart.x_axis.majorUnit, chart.x_axis.scaling.max = 12, SURVIVAL_MONTHS
+        end, _ = place_chart(ws, chart, top + (k // 2) * chart_rows, 1 if k % 2 == 0 else second)
+        last_row = max(last_row, end)
+    ws.freeze_panes = "A5"
+    page_setup(ws, "4:4", last_row=last_row, last_col=n_years + 1)
 
 
 def _inputs(ws, res: Results) -> None:
@@ -279,9 +379,19 @@ def _inputs(ws, res: Results) -> None:
                      ", ".join(f"{x:g}" for x in p.dist_params), _num(p.low), _num(p.high),
                      p.source))
     write_table(ws, ("Parameter", "Value", "Unit", "Distribution", "Distribution parameters",
-                     "DSA low", "DSA high", "Source"), rows, widths={7: 80})
+                     "DSA low", "DSA high", "Source"), rows, widths={0: 30, 4: 16, 7: 70})
     for r in range(2, len(rows) + 2):
-        ws.cell(row=r, column=8).alignment = Alignment(wrap_text=True, vertical="top")
+        for j in (1, 5, 8):
+            ws.cell(row=r, column=j).alignment = Alignment(wrap_text=True, vertical="top")
+    top = len(rows) + 3
+    put(ws, top, 1, "Labels used in this workbook and their code names").font = font(bold=True)
+    lookup = [("cost category", code, label) for code, label in COST_LABELS.items()
+              if code != "total"]
+    lookup += [("survival curve", code, label) for code, label in
+               curve_labels(res.model).items()]
+    write_table(ws, ("Kind", "Code name", "Label"), lookup, first_row=top + 1)
+    ws.freeze_panes = "A2"
+    page_setup(ws, "1:1", landscape=True)
 
 
 def methods_text(res: Results, scenario: str | None = None) -> list[str]:
@@ -300,7 +410,7 @@ def methods_text(res: Results, scenario: str | None = None) -> list[str]:
         "CAR T lines include the apheresis-bridging-infusion pathway: patients wait for "
         "infusion, some leave the pathway (progression or death) before it, and CAR T costs "
         "and toxicities are counted for infused patients only.",
-        "General-population mortality (US period life table shipped in inputs/) is a floor on "
+        "General-population mortality (the US period life table shipped with hecon) is a floor on "
         "every hazard: curves are converted to excess survival relative to background survival "
         "from the cohort's starting age over the same time since the line started (a CAR T "
         "curve that starts at infusion is compared over the same calendar interval), and the "
@@ -321,14 +431,13 @@ def methods_text(res: Results, scenario: str | None = None) -> list[str]:
 def _methods(ws, res: Results, scenario: str | None) -> None:
     from ..validation import applies_to, validation_table
 
-    put(ws, 1, 1, "Methods and assumptions").font = Font(bold=True, size=12)
+    put(ws, 1, 1, "Methods and assumptions").font = font(bold=True, size=12)
     paragraphs = methods_text(res, scenario)
     if applies_to(res.model):
         missed = validation_table(res).query("not ok")
         paragraphs += [f"Validation target missed: {r.target} (published {r.published:g}, model "
                        f"{r.model:.3g}). {r.explanation}" for r in missed.itertuples()]
+    ws.column_dimensions["A"].width = 100
     for i, text in enumerate(paragraphs, start=3):
-        cell = put(ws, i, 1, text)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[i].height = 15 * (1 + len(text) // 110)
-    ws.column_dimensions["A"].width = 120
+        note(ws, i, text, 1)
+    page_setup(ws, None, landscape=False)

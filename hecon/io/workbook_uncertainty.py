@@ -22,7 +22,6 @@ import openpyxl
 import pandas as pd
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 from openpyxl.chart.data_source import AxDataSource, StrRef
-from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..cea import (
@@ -35,30 +34,44 @@ from ..cea import (
     population_factor,
     psa_summary,
 )
-from ..plots import COLOURS
-from .workbook_out import MONEY, SHARE, YEARS
-from .xlsx import put, write_table
+from ..dominance import icer_cell
+from ..labels import COLOURS
+from .workbook_out import MONEY, SHARE, YEARS, note
+from .xlsx import charts_extent, font, page_setup, put, write_table
+from .xlsx_charts import axis_titles
 
 if TYPE_CHECKING:
     from ..psa import PSAResults
 
 HEADER_ROW = 4  # tables start below a title (row 1) and a note (row 2)
 MAX_PLANE_DRAWS = 5_000  # draws written to the CE plane sheet
+MAX_TORNADO_BARS = 20  # parameters in the tornado chart (widest INMB ranges)
+PRINTED_DRAWS = 25  # rows of the CE plane's table of draws inside the print area
 MAX_EVPPI_PARAMETERS = 30  # single-parameter EVPPIs, by |correlation| with incremental NMB
 _CEAF_GREY = "A6A6A6"
 
 
 # -- shared helpers ----------------------------------------------------------------------------
 def _head(ws: Worksheet, title: str, note: str) -> None:
-    put(ws, 1, 1, title).font = Font(bold=True, size=12)
+    put(ws, 1, 1, title).font = font(bold=True, size=12)
     put(ws, 2, 1, note)
+
+
+def _finish(ws: Worksheet, table_rows: int | None = None) -> None:
+    """Wrap the note (row 2) over the table's width and set up printing: the header row
+    repeated, the print area over the tables (only the first ``table_rows`` rows of a long
+    table of draws) and the charts."""
+    columns = sum(1 for c in ws[HEADER_ROW] if c.value is not None)
+    note(ws, 2, str(ws.cell(2, 1).value), max(columns, 1))
+    last_row = ws.max_row if table_rows is None else HEADER_ROW + table_rows
+    chart_row, chart_col = charts_extent(ws)
+    page_setup(ws, f"{HEADER_ROW}:{HEADER_ROW}", max(last_row, chart_row),
+               max(columns, chart_col))
 
 
 def _chart(chart, title: str, x_title: str, y_title: str, anchor: str, ws: Worksheet,
            height: float = 11) -> None:
-    chart.title, chart.x_axis.title, chart.y_axis.title = title, x_title or None, y_title
-    chart.x_axis.delete = chart.y_axis.delete = False  # keep axes visible in recent Excel
-    chart.width, chart.height = 20, height
+    axis_titles(chart, title, x_title, y_title, size=(20, height))
     ws.add_chart(chart, anchor)
 
 
@@ -126,6 +139,7 @@ def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: Sequence[fl
     _evpi(ws, psa, cost, qaly, grid, factor, (population, years))
     if len(names) > 1:
         _evppi(ws, psa, names.index(comparator), cost, qaly, wtp, factor, evppi_groups or {})
+    _finish(ws)
 
 
 def _psa_summary(ws: Worksheet, psa: PSAResults, names: list[str], cost: np.ndarray,
@@ -144,6 +158,7 @@ def _psa_summary(ws: Worksheet, psa: PSAResults, names: list[str], cost: np.ndar
     write_table(ws, header, rows, first_row=HEADER_ROW, widths={0: 28},
                 formats={1: MONEY, 2: MONEY, 3: MONEY, 4: YEARS, 5: YEARS, 6: YEARS,
                          **{j: SHARE for j in range(7, len(header))}})
+    _finish(ws)
 
 
 def _ce_plane(ws: Worksheet, names: list[str], comparator: str, cost: np.ndarray,
@@ -171,6 +186,7 @@ def _ce_plane(ws: Worksheet, names: list[str], comparator: str, cost: np.ndarray
     formats = {j: (YEARS if j % 2 else MONEY) for j in range(1, len(header))}
     write_table(ws, header, rows, first_row=HEADER_ROW, formats=formats)
     if not others:
+        _finish(ws, PRINTED_DRAWS)
         return
     first, last = HEADER_ROW + 1, HEADER_ROW + n
     chart = ScatterChart()
@@ -182,6 +198,7 @@ def _ce_plane(ws: Worksheet, names: list[str], comparator: str, cost: np.ndarray
     chart.y_axis.number_format = MONEY
     _chart(chart, f"Cost-effectiveness plane versus {comparator}", "Incremental QALYs",
            "Incremental cost ($)", f"{openpyxl.utils.get_column_letter(len(header) + 2)}4", ws)
+    _finish(ws, PRINTED_DRAWS)
 
 
 def _ceac(ws: Worksheet, names: list[str], cost: np.ndarray, qaly: np.ndarray,
@@ -211,6 +228,7 @@ def _ceac(ws: Worksheet, names: list[str], cost: np.ndarray, qaly: np.ndarray,
     _chart(chart, "Probability cost-effective", "Willingness to pay ($ per QALY)",
            "Probability cost-effective", f"{openpyxl.utils.get_column_letter(len(header) + 2)}4",
            ws)
+    _finish(ws)
 
 
 def _evpi(ws: Worksheet, psa: PSAResults, cost: np.ndarray, qaly: np.ndarray,
@@ -271,7 +289,7 @@ def _evppi(ws: Worksheet, psa: PSAResults, i0: int, cost: np.ndarray, qaly: np.n
     entries += [(p, "parameter", 1, v) for p, v in singles]
     top = ws.max_row + 2
     put(ws, top, 1, f"Expected value of partial perfect information (EVPPI) at ${wtp:,.0f} per "
-                    "QALY (Strong, Oakley & Brennan 2014)").font = Font(bold=True)
+                    "QALY (Strong, Oakley & Brennan 2014)").font = font(bold=True)
     put(ws, top + 1, 1, "Willingness to pay ($/QALY)")
     put(ws, top + 1, 2, wtp, MONEY)
     header = ["Parameter or group", "Kind", "Parameters", "EVPPI per patient", "Share of EVPI"]
@@ -317,11 +335,12 @@ def _tornado(ws: Worksheet, t: pd.DataFrame) -> None:
               "ICER at low ($/QALY)", "ICER at high ($/QALY)")
     rows = [(r.parameter, float(r.base), float(r.low), float(r.high), float(r.inmb_low),
              float(r.inmb_high), float(r.range), float(r.inmb_low - base),
-             float(r.inmb_high - base), _num(r.icer_low), _num(r.icer_high))
-            for r in t.itertuples()]
+             float(r.inmb_high - base), icer_cell(r.inc_cost_low, r.inc_qaly_low),
+             icer_cell(r.inc_cost_high, r.inc_qaly_high)) for r in t.itertuples()]
     write_table(ws, header, rows, first_row=HEADER_ROW, widths={0: 28},
                 formats={j: MONEY for j in range(4, 11)})
-    first, last = HEADER_ROW + 1, HEADER_ROW + len(rows)
+    first = HEADER_ROW + 1
+    last = HEADER_ROW + min(len(rows), MAX_TORNADO_BARS)
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "bar", "clustered", 100
     chart.add_data(Reference(ws, min_col=8, max_col=9, min_row=HEADER_ROW, max_row=last),
@@ -333,19 +352,26 @@ def _tornado(ws: Worksheet, t: pd.DataFrame) -> None:
     chart.x_axis.scaling.orientation = "maxMin"  # first (widest) parameter at the top
     chart.x_axis.tickLblPos = "low"  # parameter names at the left, clear of the bars
     chart.y_axis.number_format = MONEY
-    _chart(chart, f"Change in INMB from the base case ({_usd(base)})", "",
-           "Change in INMB ($)", "M4", ws, height=max(8.0, 2.0 + len(rows)))
+    shown = "" if len(rows) <= MAX_TORNADO_BARS else f" ({MAX_TORNADO_BARS} widest)"
+    _chart(chart, f"Change in INMB from the base case ({_usd(base)}){shown}", "",
+           "Change in INMB ($)", "M4", ws, height=max(8.0, 2.0 + 0.6 * (last - first + 1)))
+    _finish(ws)
 
 
 def _scenarios(ws: Worksheet, s: pd.DataFrame) -> None:
-    _head(ws, "Scenario analyses", f"Cost and QALYs of each strategy; ICER and INMB of "
-          f"{_versus(s.attrs)}.")
+    _head(ws, "Scenario analyses", f"Cost and QALYs of each strategy; incremental cost and "
+          f"QALYs, ICER (or dominance in words) and INMB of {_versus(s.attrs)}.")
     header = ("Scenario", *map(str, s.columns))
     formats = {j: (YEARS if str(c).endswith("QALYs") else MONEY)
                for j, c in enumerate(s.columns, start=1)}
-    rows = [(str(name), *(_num(float(v)) for v in r)) for name, r in zip(s.index, s.to_numpy(),
-                                                                        strict=True)]
+    icer_at = list(s.columns).index("ICER")
+    rows = []
+    for name, r in s.iterrows():
+        row = [str(name), *(_num(float(v)) for v in r)]
+        row[1 + icer_at] = icer_cell(r["incremental cost"], r["incremental QALYs"])
+        rows.append(row)
     write_table(ws, header, rows, first_row=HEADER_ROW, formats=formats, widths={0: 30})
+    _finish(ws)
 
 
 def _thresholds(ws: Worksheet, t: pd.Series) -> None:
@@ -356,3 +382,4 @@ def _thresholds(ws: Worksheet, t: pd.Series) -> None:
     write_table(ws, ("Willingness to pay ($/QALY)", f"Threshold {t.name}"),
                 [(float(w), float(v)) for w, v in t.items()], first_row=HEADER_ROW,
                 formats={0: MONEY, 1: MONEY}, widths={0: 28, 1: 28})
+    _finish(ws)

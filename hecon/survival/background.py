@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data import LIFE_TABLE_NAME, data_path
 from .base import Distribution, as_param
 
 #: the life table shipped with hecon (source in the file's header and inputs/README.md)
-DEFAULT_LIFE_TABLE = Path(__file__).resolve().parents[2] / "inputs" / "us_life_table.csv"
+DEFAULT_LIFE_TABLE = data_path(LIFE_TABLE_NAME)
 
 # hazard used for an age interval whose qx is 1 (the table's last, open interval)
 _LAST_HAZARD = 50.0

@@ -1,6 +1,7 @@
-"""Build the default input workbook ``inputs/cilta_cel_mm.xlsx`` from published evidence.
+"""Build the default input workbook ``hecon/data/cilta_cel_mm.xlsx`` (shipped in the package)
+from published evidence.
 
-    python inputs/evidence/build.py            # writes inputs/cilta_cel_mm.xlsx
+    python inputs/evidence/build.py            # writes hecon/data/cilta_cel_mm.xlsx
 
 Every published figure is a row of ``sources.csv`` (value, unit, confidence grade A/B/U and its
 citation; see ../../../shared/EVIDENCE.md and README.md here). This script turns them into model
@@ -45,7 +46,7 @@ from hecon.survival import GeneralPopulation  # noqa: E402
 from hecon.survival.families import FAMILIES  # noqa: E402
 from hecon.survival.fit import fit_landmarks  # noqa: E402
 
-OUT = ROOT / "inputs" / "cilta_cel_mm.xlsx"
+OUT = ROOT / "hecon" / "data" / "cilta_cel_mm.xlsx"
 SEED = 20260308  # bootstrap seed (fixed: the build is deterministic)
 N_BOOT = 200  # parametric bootstrap replicates per fitted curve
 DAYS_PER_MONTH = 365.25 / 12
@@ -321,7 +322,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
               f"{cite('c4_cart_pfs_30')}) shifted by the 44-day wait and divided by the 84.6% "
               f"infused ({cite('c4_not_infused')}), i.e. S({t_post[0]:.2f})={s_post[0]:.4f}, "
               f"S({t_post[1]:.2f})={s_post[1]:.4f}, fitted exactly; verified with the full model "
-              f"(inputs/evidence/targets.csv). {boot}")
+              f"(hecon/data/targets.csv). {boot}")
 
     def refit_c2(t, s):
         tp, sp = pathway_landmarks(t, s, wait, p_no)
@@ -712,7 +713,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     except ImportError:
         pass
     model = Model(
-        name="cilta-cel line sequencing (evidence-based)",
+        name="Cilta-cel in lenalidomide-refractory multiple myeloma: line sequencing (US payer)",
         settings=Settings(age=age, male=MALE_SHARE, wtp=(50_000.0, 100_000.0, 150_000.0),
                           price_year=2025, age_adjust_utility=True, utility_norms=norms),
         parameters=P.items, curves=curves, regimens=regimens, strategies=strategies,
