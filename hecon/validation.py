@@ -5,8 +5,8 @@ with independent data).
 Targets are rows of a CSV (default: the packaged ``hecon/data/targets.csv``). Each row has a
 ``kind``: ``fit`` (the published figure was used to build an input, so agreement checks the
 build) or ``validation`` (independent of the inputs); and a *quantity* with its arguments,
-the published value and a tolerance. Except for the ``curve_*`` quantities (a fitted curve against its data)
-they are the model's own predictions (:meth:`hecon.Results.survival` and friends):
+the published value and a tolerance. Except for the ``curve_*`` quantities (a fitted curve
+against its data) they are the model's own predictions (:meth:`hecon.Results.survival` and friends):
 
 ==================== =====================================================================
 quantity             model quantity
