@@ -15,15 +15,33 @@ from .io.tables import scenario_model
 from .model import Model, ParameterSet
 from .results import run
 
+NO_COMPARATOR = "no comparator"  # a one-strategy model: its net monetary benefit is analysed
 
-def _pair(model: Model, strategy: str | None, comparator: str | None) -> tuple[str, str]:
+
+def _pair(model: Model, strategy: str | None, comparator: str | None
+          ) -> tuple[str, str | None]:
+    """(strategy, comparator): by default the second strategy versus the first; in a model with
+    one strategy, that strategy and no comparator (net instead of incremental benefit)."""
     names = model.strategy_names
-    comparator = names[0] if comparator is None else comparator
-    strategy = names[1] if strategy is None else strategy
+    if strategy is None:
+        strategy = names[1] if len(names) > 1 and comparator in (None, names[0]) else names[0]
+    if comparator is None and len(names) > 1:
+        comparator = next(n for n in names if n != strategy)
     for label, value in (("strategy", strategy), ("comparator", comparator)):
-        if value not in names:
+        if value is not None and value not in names:
             raise ValueError(f"{label} {value!r} is not a strategy; valid: {', '.join(names)}")
+    if strategy == comparator:
+        raise ValueError(f"the strategy and the comparator are both {strategy!r}; choose two "
+                         f"different strategies of: {', '.join(names)}")
     return strategy, comparator
+
+
+def pair_title(table: pd.DataFrame) -> str:
+    """What a one-way or scenario table compares, from its attrs."""
+    strategy, comparator = table.attrs["strategy"], table.attrs["comparator"]
+    if comparator == NO_COMPARATOR:
+        return f"net monetary benefit of {strategy} (the model's only strategy)"
+    return f"incremental net monetary benefit of {strategy} vs {comparator}"
 
 
 def _batch(model: Model, variations: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +58,11 @@ def _batch(model: Model, variations: list[dict[str, float]]) -> tuple[np.ndarray
 
 
 def _incremental(cost, qaly, model, strategy, comparator, wtp):
-    i, j = model.strategy_names.index(strategy), model.strategy_names.index(comparator)
+    """Incremental NMB and ICER (NaN without a comparator or a QALY difference)."""
+    i = model.strategy_names.index(strategy)
+    if comparator is None:
+        return wtp * qaly[:, i] - cost[:, i], np.full(cost.shape[0], np.nan)
+    j = model.strategy_names.index(comparator)
     d_cost, d_qaly = cost[:, i] - cost[:, j], qaly[:, i] - qaly[:, j]
     with np.errstate(divide="ignore", invalid="ignore"):
         icer = np.where(d_qaly != 0, d_cost / d_qaly, np.nan)
@@ -72,7 +94,7 @@ def one_way(model: Model, wtp: float, strategy: str | None = None,
     })
     table["range"] = (table["inmb_high"] - table["inmb_low"]).abs()
     table.attrs.update(base_inmb=float(inmb[0]), base_icer=float(icer[0]), wtp=wtp,
-                       strategy=strategy, comparator=comparator)
+                       strategy=strategy, comparator=comparator or NO_COMPARATOR)
     return table.sort_values("range", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -101,17 +123,16 @@ def scenarios(model: Model, wtp: float, strategy: str | None = None,
     for name in ["base case", *model.scenarios]:
         m = model if name == "base case" else scenario_model(model, name)
         s = run(m).summary()
-        d_cost = s.at[strategy, "cost"] - s.at[comparator, "cost"]
-        d_qaly = s.at[strategy, "qaly"] - s.at[comparator, "qaly"]
         row = {"scenario": name}
         for strat in s.index:
             row[f"{strat}: cost"] = s.at[strat, "cost"]
             row[f"{strat}: QALYs"] = s.at[strat, "qaly"]
-        row["ICER"] = d_cost / d_qaly if d_qaly else np.nan
-        row["INMB"] = wtp * d_qaly - d_cost
+        inmb, icer = _incremental(s["cost"].to_numpy()[None], s["qaly"].to_numpy()[None], m,
+                                  strategy, comparator, wtp)
+        row["ICER"], row["INMB"] = float(icer[0]), float(inmb[0])
         rows.append(row)
     table = pd.DataFrame(rows).set_index("scenario")
-    table.attrs.update(strategy=strategy, comparator=comparator, wtp=wtp)
+    table.attrs.update(strategy=strategy, comparator=comparator or NO_COMPARATOR, wtp=wtp)
     return table
 
 
@@ -120,5 +141,8 @@ def threshold_prices(model: Model, parameter: str, wtps: Sequence[float],
     """Value of ``parameter`` (a price) at which ``strategy`` versus ``comparator`` has an ICER
     equal to each willingness to pay."""
     strategy, comparator = _pair(model, strategy, comparator)
+    if comparator is None:
+        raise ValueError("threshold prices compare two strategies; the model has one "
+                         f"({strategy})")
     return pd.Series([threshold_price(model, parameter, strategy, comparator, w) for w in wtps],
                      index=pd.Index(list(wtps), name="wtp"), name=parameter)

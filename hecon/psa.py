@@ -23,12 +23,11 @@ import xarray as xr
 
 from .evaluate import evaluate
 from .memory import keep_freed_memory
-from .model import Model, ParameterSet
+from .model import ENGINE_ARRAYS, Model, ParameterSet
 from .sampling import DirichletGroup, Group, MvnGroup, sample
 
 BLOCK = 100  # draws per seed block (chunk sizes are whole blocks)
 MEMORY_BUDGET = 512 * 2**20  # bytes of engine arrays per chunk
-_ARRAYS_PER_CELL = 16  # engine arrays of shape (draw, strategy, line, cycle) alive at once
 
 
 def groups(model: Model) -> list[Group]:
@@ -54,7 +53,7 @@ def auto_chunk(model: Model) -> int:
     """Draws per chunk keeping the engine's working set near :data:`MEMORY_BUDGET`."""
     st = model.settings
     cells = len(model.strategies) * max(len(s.lines) for s in model.strategies) * (st.n_cycles + 1)
-    draws = MEMORY_BUDGET // (cells * 8 * _ARRAYS_PER_CELL)
+    draws = MEMORY_BUDGET // (cells * 8 * ENGINE_ARRAYS)
     return max(BLOCK, draws // BLOCK * BLOCK)
 
 
@@ -204,14 +203,23 @@ class PSAResults:
         return self.data["effects"].sel(measure=measure, drop=True)
 
     def to_netcdf(self, path: str | Path) -> Path:
-        """Save the draws (NetCDF); written to a temporary file and renamed into place."""
-        from .io.xlsx import atomic_path
+        """Save the draws (NetCDF); written to a temporary file and renamed into place. A seed
+        beyond netCDF-3's 32-bit integer attributes is stored as text (read back as a number)."""
+        from .io.outputs import atomic_path
 
+        data = self.data
+        seed = data.attrs.get("seed")
+        if isinstance(seed, int | np.integer) and not -(2**31) <= seed < 2**31:
+            data = data.copy()
+            data.attrs["seed"] = str(seed)
         with atomic_path(path, force=True) as tmp:
-            self.data.to_netcdf(tmp)
+            data.to_netcdf(tmp)
         return Path(path)
 
     @classmethod
     def from_netcdf(cls, model: Model, path: str | Path) -> PSAResults:
         with xr.open_dataset(path) as ds:
-            return cls(model, ds.load())
+            data = ds.load()
+        if isinstance(data.attrs.get("seed"), str):
+            data.attrs["seed"] = int(data.attrs["seed"])
+        return cls(model, data)

@@ -28,16 +28,11 @@ import pandas as pd
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from .curves import survival_as_used
+from .evaluate import COST_LABELS
 from .model import Curve, Model, Ref
 from .plots import COLOURS, FIGSIZE, KM_LABEL, _legend, _new_axes, save_figure, strategy_style
 from .survival.adjust import years_per_unit
 
-#: Readable names of the cost categories of :data:`hecon.evaluate.COST_CATEGORIES`.
-COST_LABELS = {"car_t": "CAR T pathway (apheresis, bridging, product, admission)",
-               "drugs": "Drugs, first line", "subsequent_drugs": "Subsequent therapy (drugs)",
-               "administration": "Administration", "monitoring": "Monitoring",
-               "toxicity": "Toxicity management", "palliative_care": "Palliative care",
-               "terminal_care": "Terminal care", "total": "Total"}
 #: State groups of a trace: (label, fill colour, hatch); greyscale-safe through the hatches.
 STATE_GROUPS = (("CAR T pathway", "#E69F00", "xx"), ("PF on treatment", "#0072B2", ""),
                 ("PF treatment-free", "#56B4E9", "//"), ("Palliative care", "#CC79A7", ".."),

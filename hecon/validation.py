@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .curves import build_curve
+from .evaluate import INFUSED, started_item
 from .model import ParameterSet
 
 DEFAULT_TARGETS = Path(__file__).resolve().parents[1] / "inputs" / "evidence" / "targets.csv"
@@ -92,9 +93,9 @@ def _value(results, row, ps) -> float:
         return _at(share, years, t)
     clinical = results.clinical
     if kind == "never_infused":
-        return 1.0 - float(clinical.loc[row["strategy"], "infused CAR T"])
+        return 1.0 - float(clinical.loc[row["strategy"], INFUSED])
     if kind == "line_start":
-        return float(clinical.loc[row["strategy"], f"started {row['line']}"])
+        return float(clinical.loc[row["strategy"], started_item(row["line"])])
     if kind == "cumulative_cost":
         series = results.cost_by_cycle().sel(strategy=row["strategy"]).sum("category")
         return _at(np.cumsum(series.to_numpy()), series["years"].to_numpy(), t)

@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font
 
 from .. import __version__
 from ..curves import survival_as_used
+from ..evaluate import COST_LABELS, INFUSED, clinical_groups
 from .workbook_in import file_sha256
 from .xlsx import atomic_path, put, write_table
 
@@ -170,13 +171,8 @@ def _num(x) -> float | None:
 
 def _costs(ws, res: Results) -> None:
     c = res.costs
-    labels = {"car_t": "CAR T pathway (apheresis, bridging, product, admission)",
-              "drugs": "Drugs, first line", "subsequent_drugs": "Subsequent therapy (drugs)",
-              "administration": "Administration", "monitoring": "Monitoring",
-              "toxicity": "Toxicity management", "palliative_care": "Palliative care",
-              "terminal_care": "Terminal care", "total": "Total"}
     header = ("Category", *c.index)
-    rows = [(labels.get(cat, cat), *map(float, c[cat])) for cat in c.columns]
+    rows = [(COST_LABELS.get(cat, cat), *map(float, c[cat])) for cat in c.columns]
     write_table(ws, header, rows, formats={i: MONEY for i in range(1, len(c.index) + 1)},
                 widths={0: 52})
 
@@ -196,10 +192,10 @@ def _clinical(ws, res: Results) -> None:
         ("On-treatment years (discounted)", eff["on_tx_years"], YEARS),
         ("Progressed years in palliative care (discounted)", eff["palliative_years"], YEARS),
     ]
-    rows += [(f"Share who {c}", clin[c], SHARE) for c in clin.columns if c.startswith("started")]
-    rows.append(("Share who receive CAR T (infused)", clin["infused CAR T"], SHARE))
-    rows += [(f"{c}: episodes per 1,000 patients", 1000 * clin[c], "#,##0.0")
-             for c in clin.columns if "(" in c]
+    started, events = clinical_groups(clin.columns)
+    rows += [(f"Share who {c}", clin[c], SHARE) for c in started]
+    rows.append(("Share who receive CAR T (infused)", clin[INFUSED], SHARE))
+    rows += [(f"{c}: episodes per 1,000 patients", 1000 * clin[c], "#,##0.0") for c in events]
     header = ("Measure", *eff.index)
     write_table(ws, header, [(label, *map(float, v)) for label, v, _ in rows], widths={0: 52})
     for i, (_, _, fmt) in enumerate(rows, start=2):
