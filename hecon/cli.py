@@ -20,7 +20,7 @@ from . import __version__
 MAX_SEED = 2**31 - 1  # hecon.model.MAX_SEED (not imported here: it would load numpy)
 SEED_HELP = f"random seed, 0 to {MAX_SEED:,} (default: the workbook's)"
 EXIT_OK, EXIT_FAILED_INPUTS, EXIT_USER, EXIT_BUG = 0, 1, 2, 3
-EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 EPILOG = """\
 exit codes:
   0    success
@@ -30,6 +30,7 @@ exit codes:
        Dask scheduler unreachable. One line on stderr names the file, cell or option.
   3    internal error (a bug: please report it; HECON_DEBUG=1 shows the traceback)
   130  interrupted (Ctrl-C): nothing written
+  141  the reader of the output stopped early (e.g. hecon run | head)
   143  terminated (SIGTERM): nothing written
 
 A command writes all its outputs or none: outputs are checked before the work, written to
@@ -247,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         from . import commands
 
         return getattr(commands, f"cmd_{args.command}")(args)
+    except BrokenPipeError:  # the reader of stdout stopped (hecon run | head): quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("\nhecon: interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED

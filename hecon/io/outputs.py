@@ -146,7 +146,7 @@ class Transaction:
     def _check_existing(self, path: Path, folder: bool) -> None:
         try:
             mode = path.lstat().st_mode
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # the folder is checked next
             return
         if stat.S_ISLNK(mode):
             try:
