@@ -133,23 +133,23 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
     Dask ``client`` (``shared`` scattered once), else in a pool of ``threads`` threads (default:
     one per available core; glibc is then asked to keep freed memory for reuse, see
     :mod:`hecon.memory`). ``done(a, b)`` is called as each span finishes."""
-    if client is not None:
-        from dask.distributed import as_completed as dask_completed
+    pool, parts = None, {}
+    try:  # an interrupt while submitting or waiting cancels the chunks not yet started
+        if client is not None:
+            from dask.distributed import as_completed as dask_completed
 
-        remote = client.scatter(shared, broadcast=True, hash=False)  # a fresh key per run
-        futures = {client.submit(fn, remote, seeds[a:b], a, pure=False): (a, b)
-                   for a, b in spans}
-        completed, pool = dask_completed(futures), None
-    else:
-        threads = available_cores() if threads is None else int(threads)
-        if threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
-        keep_freed_memory()
-        pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
-        futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
-        completed = as_completed(futures)
-    parts: dict[int, dict[str, np.ndarray]] = {}
-    try:
+            remote = client.scatter(shared, broadcast=True, hash=False)  # a fresh key per run
+            futures = {client.submit(fn, remote, seeds[a:b], a, pure=False): (a, b)
+                       for a, b in spans}
+            completed = dask_completed(futures)
+        else:
+            threads = available_cores() if threads is None else int(threads)
+            if threads < 1:
+                raise ValueError(f"threads must be >= 1, got {threads}")
+            keep_freed_memory()
+            pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
+            futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
+            completed = as_completed(futures)
         for fut in completed:
             a, b = futures[fut]
             parts[a] = fut.result()

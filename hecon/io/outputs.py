@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import contextvars
 import errno
+import gc
 import glob
 import os
 import shutil
 import stat
+import sys
 import tempfile
+import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -126,13 +129,13 @@ class Transaction:
     _claimed: dict[Path, int] = field(default_factory=dict)  # output → estimated bytes
     _staged: list[_Staged] = field(default_factory=list)
     _made: list[Path] = field(default_factory=list)  # folders created by this transaction
-    _dir_temps: list[Path] = field(default_factory=list)
+    _dir_temps: dict[Path, Path] = field(default_factory=dict)  # staged folder → final
 
     def claim(self, path: str | Path, size: int = 0, folder: bool = False) -> Path:
         """Check that ``path`` may be written (see the module docstring) and reserve it;
         ``size`` is its estimated size in bytes (for the free-space check)."""
         path = Path(path)
-        if self._inside_staged_folder(path):
+        if self._inside_staged_folder(path) is not None:
             return path
         for source in self.inputs:
             if _same_file(path, source) or path.resolve() == Path(source).resolve():
@@ -215,16 +218,25 @@ class Transaction:
                                   f"about {(size + SPACE_MARGIN) / 2**20:,.0f} MiB, "
                                   f"{free / 2**20:,.0f} MiB free")
 
-    def _inside_staged_folder(self, path: Path) -> bool:
-        return any(path.resolve().is_relative_to(d.resolve()) for d in self._dir_temps)
+    def _inside_staged_folder(self, path: Path) -> Path | None:
+        """The final name of ``path`` if it lies in a staged folder, else None."""
+        for temp, final in self._dir_temps.items():
+            if path.resolve().is_relative_to(temp.resolve()):
+                return final / path.resolve().relative_to(temp.resolve())
+        return None
 
     @contextmanager
     def stage(self, path: str | Path) -> Iterator[Path]:
         """A temporary file to write ``path`` to; committed with the transaction. Inside a
         staged folder the file is written directly (the folder is the temporary)."""
         path = Path(path)
-        if self._inside_staged_folder(path):
-            yield path
+        final = self._inside_staged_folder(path)
+        if final is not None:
+            try:
+                yield path
+            except OSError as err:
+                _release(err)
+                raise _naming(err, final) from None
             return
         if path not in self._claimed:
             self.claim(path)
@@ -239,9 +251,11 @@ class Transaction:
             yield item.temp
         except BaseException as err:  # a failed write is never committed, even if caught
             self._staged.remove(item)
-            _remove(item.temp)
             if isinstance(err, OSError):
+                _release(err)
+                _remove(item.temp)
                 raise _naming(err, path) from None
+            _remove(item.temp)
             raise
 
     def stage_folder(self, path: str | Path) -> Path:
@@ -254,7 +268,7 @@ class Transaction:
         tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), dir=path.parent))
         os.chmod(tmp, 0o777 & ~_umask())
         self._staged.append(_Staged(path, tmp, is_dir=True))
-        self._dir_temps.append(tmp)
+        self._dir_temps[tmp] = path
         return tmp
 
     def commit(self) -> list[Path]:
@@ -376,6 +390,22 @@ def _link_exclusive(temp: Path, final: Path) -> None:
         raise FileExistsError(f"{final} was created by another process meanwhile; nothing "
                               "written") from None
     os.replace(temp, final)
+
+
+def _release(err: BaseException | None) -> None:
+    """Free what the failed writer still holds (an open zip file would otherwise retry its
+    flush when collected, and print a traceback of the same error on the way out)."""
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        seen: set[int] = set()
+        while err is not None and id(err) not in seen:  # the error and those it arose from
+            seen.add(id(err))
+            traceback.clear_frames(err.__traceback__)
+            err = err.__context__
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def _naming(err: OSError, path: Path) -> OSError:
