@@ -178,8 +178,6 @@ def test_another_writer_wins_the_race_during_the_work(work, capsys, monkeypatch)
 
 
 def test_commit_failure_rolls_back_outputs_already_in_place(work, capsys, monkeypatch):
-    import hecon.commands as commands
-
     import hecon.plots as plots
 
     real = plots.plot_tornado
