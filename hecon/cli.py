@@ -107,23 +107,14 @@ def _output_args(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hecon", description="Health-economic cost-effectiveness models: partitioned "
-        "survival and line-of-therapy sequencing, with costs, QALYs and ICERs.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"hecon {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line (with where to find the usage), exit code 2."""
 
-    p = sub.add_parser("run", help="run a model workbook and write the payer results workbook",
-                       description="Run the model of an input workbook (default: the shipped "
-                       "cilta-cel sequencing model), print per-strategy costs, LYs, QALYs, "
-                       "evLYG, the incremental table and clinical counts, and write the "
-                       "results workbook.")
-    _workbook_args(p)
-    _output_args(p, "results workbook")
-    p.set_defaults(command="run")
+    def error(self, message: str):
+        self.exit(EXIT_USER, f"{self.prog}: error: {message} (usage: {self.prog} --help)\n")
 
+
+def _psa_parser(sub) -> None:
     p = sub.add_parser("psa", help="probabilistic sensitivity analysis in batches",
                        description="Run a PSA: sample every parameter's distribution (draw 0 = "
                        "base case), run the model for each draw (chunked; optionally on a Dask "
@@ -147,20 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(p, "results workbook")
     p.set_defaults(command="psa")
 
-    p = sub.add_parser("dsa", help="one-way (tornado), scenarios and threshold prices",
-                       description="Deterministic sensitivity analysis: every parameter with a "
-                       "DSA range at its low and high value (tornado of incremental net monetary "
-                       "benefit), every named scenario, and optionally threshold prices.")
-    _workbook_args(p, scenario=False)
-    p.add_argument("--wtp", type=_amount, help="willingness to pay per QALY (default: the middle "
-                   "value of the workbook's list)")
-    p.add_argument("--strategy", help="strategy to assess (default: the second)")
-    p.add_argument("--comparator", help="comparator (default: the first strategy)")
-    p.add_argument("--price-parameter", help="parameter whose threshold value to find (e.g. "
-                   "the CAR T price) at each willingness to pay")
-    _output_args(p, "results workbook")
-    p.set_defaults(command="dsa")
 
+def _fit_parser(sub) -> None:
     p = sub.add_parser("fit", help="fit survival curves to a digitized KM curve",
                        description="Reconstruct patient data from a digitized Kaplan-Meier "
                        "curve and its numbers at risk (Guyot et al. 2012), fit every parametric "
@@ -179,6 +158,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="fit workbook (default: beside the KM file)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(command="fit")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hecon", description="Health-economic cost-effectiveness models: partitioned "
+        "survival and line-of-therapy sequencing, with costs, QALYs and ICERs.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"hecon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run a model workbook and write the payer results workbook",
+                       description="Run the model of an input workbook (default: the shipped "
+                       "cilta-cel sequencing model), print per-strategy costs, LYs, QALYs, "
+                       "evLYG, the incremental table and clinical counts, and write the "
+                       "results workbook.")
+    _workbook_args(p)
+    _output_args(p, "results workbook")
+    p.set_defaults(command="run")
+
+    _psa_parser(sub)
+
+    p = sub.add_parser("dsa", help="one-way (tornado), scenarios and threshold prices",
+                       description="Deterministic sensitivity analysis: every parameter with a "
+                       "DSA range at its low and high value (tornado of incremental net monetary "
+                       "benefit), every named scenario, and optionally threshold prices.")
+    _workbook_args(p, scenario=False)
+    p.add_argument("--wtp", type=_amount, help="willingness to pay per QALY (default: the middle "
+                   "value of the workbook's list)")
+    p.add_argument("--strategy", help="strategy to assess (default: the second)")
+    p.add_argument("--comparator", help="comparator (default: the first strategy)")
+    p.add_argument("--price-parameter", help="parameter whose threshold value to find (e.g. "
+                   "the CAR T price) at each willingness to pay")
+    _output_args(p, "results workbook")
+    p.set_defaults(command="dsa")
+
+    _fit_parser(sub)
 
     p = sub.add_parser("batch", help="run many workbooks (or all scenarios) into one summary",
                        description="Run every workbook matched by the arguments (files, "

@@ -73,8 +73,9 @@ def run_cli(work: Path, argv: list[str], capsys, code: int = 2) -> str:
     err = capsys.readouterr().err
     assert got == code, err
     assert "Traceback" not in err
-    message = [line for line in err.splitlines() if line.strip()][-1]
-    assert message.startswith("hecon") or message.startswith("usage"), err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("hecon"), err
+    message = lines[0]
     assert snapshot(work) == before, "the folder changed"
     return message
 
@@ -197,3 +198,16 @@ def test_unreachable_scheduler_fails_fast_and_writes_nothing(work, capsys, monke
     message = run_cli(work, ["psa", "t.xlsx", "-o", "p.xlsx", "--scheduler",
                              "tcp://127.0.0.1:9"], capsys)
     assert "cannot connect to the Dask scheduler 'tcp://127.0.0.1:9' within 1 s" in message
+
+
+def test_batch_reports_a_fifo_among_its_inputs_without_hanging(work, capsys):
+    folder = work / "many"
+    folder.mkdir()
+    (folder / "a.xlsx").write_bytes((work / "t.xlsx").read_bytes())
+    os.mkfifo(folder / "pipe.xlsx")
+    assert main(["batch", str(folder), "-o", "summary.xlsx"]) == 1
+    err = capsys.readouterr().err
+    assert f"FAILED {folder / 'pipe.xlsx'}: OutputError: input workbook" in err
+    assert "is not a regular file" in err
+    failures = pd.read_excel(work / "summary.xlsx", sheet_name="Failures")
+    assert list(failures["input"]) == [str(folder / "pipe.xlsx")]
