@@ -359,3 +359,11 @@ def test_importtime_of_help_lists_no_heavy_module():
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0]
                 for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "hecon" in imported and not imported & set(HEAVY)
+
+
+def test_one_command_cannot_write_the_same_file_twice(work):
+    with pytest.raises(outputs.OutputError, match="would be written twice"), transaction():
+        for _ in range(2):
+            with atomic_path(work / "x.nc") as tmp:
+                tmp.write_bytes(b"draws")
+    assert sorted(p.name for p in work.iterdir()) == ["t.xlsx"]

@@ -238,6 +238,9 @@ class Transaction:
                 _release(err)
                 raise _naming(err, final) from None
             return
+        if any(item.final.resolve() == path.resolve() for item in self._staged):
+            raise OutputError(f"{path} would be written twice by this command; give its "
+                              "outputs different names")
         if path not in self._claimed:
             self.claim(path)
         remove_stale_temporaries(path)
