@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 #: public name → module defining it
 _EXPORTS = {
     "budget_impact": "budget_impact",
+    "Calibration": "calibration", "calibrate": "calibration",
     "icer_table": "cea", "net_benefit": "cea", "net_health_benefit": "cea",
     "threshold_price": "cea",
     "cohort_trace": "engine.markov",
@@ -24,7 +25,7 @@ _EXPORTS = {
     "load_workbook": "io.workbook_in",
     "AdverseEvent": "model", "CarTPathway": "model", "Curve": "model", "Line": "model",
     "Model": "model", "Palliative": "model", "Parameter": "model", "ParameterSet": "model",
-    "Regimen": "model", "Settings": "model", "Strategy": "model",
+    "PriceStep": "model", "Regimen": "model", "Settings": "model", "Strategy": "model",
     "PSAResults": "psa", "psa": "psa",
     "Results": "results", "run": "results",
 }
@@ -35,10 +36,11 @@ _SUBPACKAGES = ("survival",)
 _SHADOWED = frozenset(name for name, module in _EXPORTS.items() if name == module)
 
 __all__ = [
-    "AdverseEvent", "CarTPathway", "Curve", "Line", "Model", "Palliative", "PSAResults",
-    "Parameter", "ParameterSet", "Regimen", "Results", "Settings", "Strategy", "budget_impact",
-    "cohort_trace", "evaluate", "icer_table", "load_workbook", "net_benefit",
-    "net_health_benefit", "partitioned_survival", "psa", "run", "survival", "threshold_price",
+    "AdverseEvent", "Calibration", "CarTPathway", "Curve", "Line", "Model", "Palliative",
+    "PSAResults", "Parameter", "ParameterSet", "PriceStep", "Regimen", "Results", "Settings",
+    "Strategy", "budget_impact", "calibrate", "cohort_trace", "evaluate", "icer_table",
+    "load_workbook", "net_benefit", "net_health_benefit", "partitioned_survival", "psa", "run",
+    "survival", "threshold_price",
 ]
 
 
@@ -69,6 +71,7 @@ importlib.import_module("sys").modules[__name__].__class__ = _Package
 if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerly
     from . import survival
     from .budget_impact import budget_impact
+    from .calibration import Calibration, calibrate
     from .cea import icer_table, net_benefit, net_health_benefit, threshold_price
     from .engine.markov import cohort_trace
     from .engine.psm import partitioned_survival
@@ -83,6 +86,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerl
         Palliative,
         Parameter,
         ParameterSet,
+        PriceStep,
         Regimen,
         Settings,
         Strategy,

@@ -174,8 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
                        "evLYG, the incremental table and clinical counts, and write the "
                        "results workbook.")
     _workbook_args(p)
+    p.add_argument("--from-line", type=_count, metavar="K", help="start the cohort at line K of "
+                   "every strategy (its number, e.g. 4), at the age it reaches that line")
     _output_args(p, "results workbook")
     p.set_defaults(command="run")
+
+    p = sub.add_parser("calibrate", help="fit parameters to the targets of the Calibration "
+                       "sheet and write a calibrated copy",
+                       description="Fit the parameters listed on the workbook's Calibration "
+                       "sheet (weighted least squares of model-predicted survival, costs and "
+                       "lines reached against its targets) and write a calibrated copy of the "
+                       "workbook (never the input) with the covariance for the PSA.")
+    p.add_argument("workbook", help="input workbook with a Calibration sheet (.xlsx)")
+    _output_args(p, "calibrated workbook")
+    p.set_defaults(command="calibrate")
 
     _psa_parser(sub)
 

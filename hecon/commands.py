@@ -101,6 +101,8 @@ def _model(workbook: Path, scenario: str | None = None) -> Model:
         model.settings.validate()
     except ValueError as err:
         raise ValueError(f"{workbook}: {err}") from None
+    for warning in model.warnings:  # accepted, but an analyst should know
+        print(f"warning: {warning}", file=sys.stderr)
     return model
 
 
@@ -146,6 +148,8 @@ def _netcdf_bytes(model: Model, draws: int) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     workbook = _workbook(args)
     model = _model(workbook, args.scenario)
+    if args.from_line is not None:
+        model = model.starting_at_line(args.from_line)
     out = _output(args.output, _stamped(workbook, "results", args.scenario, ".xlsx"), ".xlsx",
                   "results workbook")
     with transaction([workbook], force=args.force) as tx:
@@ -381,6 +385,34 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate
+    from .io.calibration import calibrated_model, read_calibration, write_calibrated_copy
+    from .io.tables import tables_to_model
+    from .io.workbook_in import read_tables
+
+    workbook = check_input(args.workbook, (".xlsx",), "input workbook")
+    out = _output(args.output, _stamped(workbook, "calibrated", None, ".xlsx"), ".xlsx",
+                  "calibrated workbook")
+    with transaction([workbook], force=args.force) as tx:
+        tx.claim(out, 2**20)
+        tx.check_space()
+        tables = read_tables(workbook)
+        model = tables_to_model(tables)
+        spec = read_calibration(tables, model)
+        cal = calibrate(model, spec.targets, spec.parameters, spec.bounds)
+        write_calibrated_copy(calibrated_model(model, cal, spec), tables, workbook, out,
+                              force=args.force)
+    se = np.sqrt(np.diag(cal.covariance.to_numpy()))
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(cal.table[["target", "value", "model", "residual", "weight"]].to_string(
+            index=False, float_format=lambda x: f"{x:,.4g}"))
+    print("\n" + "\n".join(f"{n}: {model.parameters[n].value:.6g} -> {v:.6g} (SE {s:.3g})"
+                            for (n, v), s in zip(cal.values.items(), se, strict=True)))
+    print(f"\ncalibrated workbook: {out}")
+    return 0
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     out = _output(args.output, Path(args.output), ".xlsx", "template workbook")
     with transaction(force=args.force) as tx:
@@ -392,8 +424,14 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .checks import check_model
+
     workbook = check_input(args.workbook, (".xlsx",), "input workbook")
     model = _model(workbook)
+    problems = check_model(model)
+    if problems:
+        raise ValueError(f"{workbook}: {len(problems)} problem(s) found by running the checks "
+                         "of run:\n" + "\n".join(f"  - {p}" for p in problems))
     names = ", ".join(model.strategy_names)
     print(f"{workbook}: valid ({len(model.parameters)} parameters, {len(model.curves)} "
           f"curves, strategies: {names}; scenarios: {', '.join(model.scenarios) or 'none'})")

@@ -52,7 +52,7 @@ def _batch(model: Model, variations: list[dict[str, float]]) -> tuple[np.ndarray
     for i, var in enumerate(variations):
         for name, value in var.items():
             values[name][i] = value
-    ev = evaluate(model, ParameterSet(values, n))
+    ev = evaluate(model, ParameterSet.of(model, values, n))
     return (ev.costs.sum("category").to_numpy(),
             ev.effects.sel(measure="qaly").to_numpy())
 

@@ -3,7 +3,7 @@ the deterministic run and every PSA draw)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
@@ -11,13 +11,15 @@ import xarray as xr
 from .accrual import event_weights, occupancy_weights
 from .curves import background, build_curve
 from .engine.sequencing import (
+    Convolver,
     LineSeries,
     excess_on_grid,
     kernel_times,
     line_kernels,
     run_strategy,
 )
-from .model import Model, ParameterSet, Regimen
+from .model import Model, ParameterSet, Ref, Regimen
+from .prices import PricePath, price_paths
 from .toxicity import toxicity_profiles
 
 MONTHS_PER_YEAR = 12.0
@@ -34,17 +36,17 @@ EFFECTS = ("ly", "qaly", "evlyg", "pf_years", "tf_years", "on_tx_years", "pallia
 #: items are one ``started <line>`` per line (:func:`started_item`) and one per adverse event.
 CLINICAL_ITEMS = ("life_expectancy", "pf_years_undiscounted", "tf_years_undiscounted")
 INFUSED = "infused CAR T"  # CAR T infusions per patient (0 in a model without CAR T)
-_STARTED = "started "
+STARTED = "started "  # prefix of the lines-started items
 
 
 def started_item(line_label: str) -> str:
     """The clinical item counting patients who start line ``line_label`` (e.g. "2L")."""
-    return _STARTED + line_label
+    return STARTED + line_label
 
 
 def clinical_groups(items) -> tuple[list[str], list[str]]:
     """The ``started <line>`` items and the adverse-event items among clinical ``items``."""
-    started = [str(i) for i in items if str(i).startswith(_STARTED)]
+    started = [str(i) for i in items if str(i).startswith(STARTED)]
     fixed = {*CLINICAL_ITEMS, INFUSED, *started}
     return started, [str(i) for i in items if str(i) not in fixed]
 
@@ -54,7 +56,7 @@ class Evaluation:
     """Arrays from one evaluation: ``costs`` (draw, strategy, category), ``effects`` (draw,
     strategy, measure), ``clinical`` (draw, strategy, item; undiscounted counts per patient),
     ``clipping`` (draw, strategy, line: largest TTD − PFS gap clipped) and optionally the trace
-    and the undiscounted cost per cycle."""
+    and the undiscounted cost per cycle and the all-cause flows starting each line."""
 
     costs: xr.DataArray
     effects: xr.DataArray
@@ -63,6 +65,9 @@ class Evaluation:
     trace: xr.DataArray | None = None
     #: undiscounted all-cause cost per cycle (draw, strategy, category, cycle), with the trace
     cost_series: xr.DataArray | None = None
+    #: all-cause share of the cohort starting each line in each cycle (draw, strategy, line,
+    #: cycle), with the trace; index 0 is t = 0, index k the cycle ending at t_k
+    entries: xr.DataArray | None = None
 
 
 def _grid_shape(model: Model) -> tuple[int, float]:
@@ -98,6 +103,33 @@ def _drug(reg: Regimen, ps: ParameterSet, tau: np.ndarray, on_kernel: np.ndarray
         return ps[reg.drug_cost[0][1]][:, None] * MONTHS_PER_YEAR
     on = pf_kernel if on_kernel is None else on_kernel
     return on * _drug_rate(reg, ps, tau)
+
+
+def _drug_parts(reg: Regimen, ls: LineSeries, k, first: bool, dt: float, ps: ParameterSet,
+                paths: dict[str, PricePath], spectra: dict) -> list[tuple[np.ndarray, str | None]]:
+    """A line's drug-cost series, split into one series per schedule cost that has a price path
+    (and one for the rest) — the series is linear in the schedule's costs — as (series, priced
+    parameter or None)."""
+    costs = dict.fromkeys(c for _, c in reg.drug_cost)
+    priced = [c for c in costs if isinstance(c, str) and c in paths]
+    if not priced:
+        return [(ls.drug, None)]
+    tau = (np.arange(ls.pf.shape[-1]) + (0.0 if first else 0.5)) * dt  # as in line_kernels
+    out = []
+    for ref in [*priced, None]:
+        def keep(cost: Ref, ref=ref) -> bool:
+            return cost == ref if ref is not None else cost not in priced
+
+        schedule = tuple((m, c if keep(c) else 0.0) for m, c in reg.drug_cost)
+        if ref is None and not any(isinstance(c, str) or c for _, c in schedule):
+            continue
+        rate = _drug(replace(reg, drug_cost=schedule), ps, tau, k.on, k.pf)
+        if rate.shape[-1] == 1:
+            series = rate * ls.on
+        else:
+            series = rate if first else np.maximum(Convolver(ls.entries, spectra)(rate), 0.0)
+        out.append((series, ref))
+    return out
 
 
 @dataclass
@@ -141,6 +173,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     t = np.arange(T1) * dt
     w = _weights(model, bg.survival(t), dt, n_cycles, (D, T1))
     age_factor = _utility_factor(model, t)
+    paths = price_paths(model, ps, n_cycles, dt)
     curve_cache: dict[str, object] = {}
 
     def curve(name):
@@ -191,22 +224,18 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
         lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_surv, keys, line_cache,
                                             spectra)
         series_by_strategy.append((lines, palliative))
+        drug_terms = [_drug_parts(reg, ls, kernels_of(reg, i == 0)[0], i == 0, dt, ps, paths,
+                                  spectra)
+                      for i, (reg, ls) in enumerate(zip(regs, lines, strict=True))]
         totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor,
-                                      line_totals, keep_trace))
+                                      line_totals, keep_trace, paths, drug_terms))
     _add_evlyg(totals, [tot.pop("_series") for tot in totals], w)
     ev = _stack(model, ps, totals)
     coords = {"draw": np.arange(D), "strategy": model.strategy_names}
     clipping = xr.DataArray(clip, dims=("draw", "strategy", "line"),
                             coords={**coords, "line": np.arange(1, L + 1)})
-    trace = cost_series = None
-    if keep_trace:
-        trace = _trace_array(model, series_by_strategy, w.background, coords, t)
-        cost_series = xr.DataArray(
-            np.stack([tot["_cost_series"] for tot in totals], axis=1),
-            dims=("draw", "strategy", "category", "cycle"),
-            coords={**coords, "category": list(COST_CATEGORIES), "cycle": np.arange(T1),
-                    "years": ("cycle", t)})
-    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, trace, cost_series)
+    kept = _kept_arrays(model, series_by_strategy, totals, w, coords, t) if keep_trace else ()
+    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, *kept)
 
 
 _DOT_BLOCK = 8192  # OpenBLAS splits longer dot products over its threads
@@ -241,30 +270,31 @@ class _Totals:
 
 def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: list[LineSeries],
                     palliative: np.ndarray, tox, w: _Weights, age_factor: np.ndarray,
-                    total: _Totals, with_cost_series: bool = False) -> dict:
+                    total: _Totals, with_cost_series: bool = False,
+                    paths: dict[str, PricePath] | None = None,
+                    drug_terms: list | None = None) -> dict:
     """Totals of one strategy (arrays (D,)): costs by category, effects, clinical counts; and
-    the all-cause alive and QALY-rate series that evLYG compares across strategies."""
+    the all-cause alive and QALY-rate series that evLYG compares across strategies.
+    ``paths``: price paths of cost parameters; ``drug_terms``: per line, the drug-cost series
+    split by priced parameter (:func:`_drug_parts`)."""
     D = ps.n_draws
     zero = np.zeros(D)
-    # each cost is a term (category, "rate" per year on an occupancy or "flow" per cycle,
-    # coefficient per draw, series); totals and (with the trace) per-cycle costs come from the
-    # same terms
-    terms: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+    # each cost is a term (category, "rate" per year on an occupancy, "flow" per cycle or
+    # "death", coefficient per draw, series, the cost parameter if its price has a path);
+    # totals and (with the trace) per-cycle costs come from the same terms
+    paths = paths or {}
+    terms: list[tuple[str, str, np.ndarray, np.ndarray, str | None]] = []
     gain = ps[model.tf_utility_gain][:, None]
     alive = palliative.copy()
     q_rate = ps[model.palliative.utility][:, None] * palliative
     ae_loss = zero
     tf = on_tx = tf0 = zero
     clinical: dict[str, np.ndarray] = {}
-    ones = np.ones(D)
     for line_no, (reg, ls) in enumerate(zip(regs, lines, strict=True)):
         prof = tox[reg.name]
         cart = reg.car_t
-        terms += [("drugs" if line_no == 0 else "subsequent_drugs", "rate", ones, ls.drug),
-                  ("administration", "rate", ps[reg.admin_cost] * MONTHS_PER_YEAR, ls.on),
-                  ("administration", "flow", ps[reg.start_cost], ls.entries),
-                  ("monitoring", "rate", ps[reg.monitoring_cost] * MONTHS_PER_YEAR, ls.pf),
-                  ("toxicity", "flow", prof.cost, ls.treat)]
+        drugs = drug_terms[line_no] if drug_terms else [(ls.drug, None)]
+        terms += _line_cost_terms(reg, ls, line_no == 0, drugs, prof, ps, paths)
         u = ps[reg.utility][:, None]
         if ls.on is ls.pf:  # treated to progression: never treatment-free
             line_q = u * ls.pf
@@ -275,10 +305,6 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
             tf0 = tf0 + dsum(off, w.undiscounted)
         alive += ls.pf
         if cart is not None:
-            terms += [("car_t", "flow", ps[cart.apheresis_cost], ls.entries),
-                      ("car_t", "flow", ps[cart.product_price] + ps[cart.infusion_cost],
-                       ls.treat),
-                      ("car_t", "rate", ps[cart.bridging_cost] * MONTHS_PER_YEAR, ls.bridge)]
             line_q += ps[cart.bridging_utility][:, None] * ls.bridge
             alive += ls.bridge
         q_rate += line_q
@@ -290,17 +316,14 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
             clinical[INFUSED] = clinical.get(INFUSED, zero) + n_treated
         for label, r in prof.events.items():
             clinical[label] = clinical.get(label, zero) + r * n_treated
-    terms.append(("palliative_care", "rate", ps[model.palliative.cost] * MONTHS_PER_YEAR,
-                  palliative))
+    terms += _priced("palliative_care", "rate", palliative, paths, ps,
+                     [(model.palliative.cost, MONTHS_PER_YEAR)])
     alive_all = alive * w.background
     deaths = np.maximum(np.concatenate([np.zeros((D, 1)), -np.diff(alive_all, axis=-1)],
-                                       axis=-1), 0.0)
-    terminal = ps[model.terminal_care_cost][:, None] * deaths  # all-cause already
-    costs = dict.fromkeys(COST_CATEGORIES, zero)
-    weight = {"rate": w.cost, "flow": w.cost_event}
-    for cat, kind, coef, series in terms:
-        costs[cat] = costs[cat] + coef * total(series, weight[kind])
-    costs["terminal_care"] = dsum(terminal, w.death_event)
+                                       axis=-1), 0.0)  # all-cause already
+    terms += _priced("terminal_care", "death", deaths, paths, ps,
+                     [(model.terminal_care_cost, 1.0)])
+    costs = _cost_totals(terms, w, total, paths, zero)
     q_rate = q_rate * age_factor
     first = lines[0]
     first_pf = first.pf if regs[0].car_t is None else first.pf + first.bridge
@@ -318,17 +341,76 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     out = {"costs": costs, "effects": effects, "clinical": clinical,
            "_series": (alive, q_rate, ae_loss, ps[regs[0].utility])}
     if with_cost_series:
-        per_cat = {c: np.zeros(w.shape) for c in COST_CATEGORIES}
-        for cat, kind, coef, series in terms:
-            per_cat[cat] += coef[:, None] * _per_cycle(series, kind, w)
-        per_cat["terminal_care"] = terminal
-        out["_cost_series"] = np.stack([per_cat[c] for c in COST_CATEGORIES], axis=1)
+        out["_cost_series"] = _cost_series(terms, w, paths)
     return out
+
+
+def _line_cost_terms(reg: Regimen, ls: LineSeries, first: bool, drugs: list, prof, ps,
+                     paths: dict[str, PricePath]) -> list[tuple]:
+    """The cost terms of one line: drugs (``drugs``: series split by priced parameter),
+    administration, start, monitoring, adverse events and the CAR T pathway."""
+    ones = np.ones(ps.n_draws)
+    terms = [("drugs" if first else "subsequent_drugs", "rate", ones, series, ref)
+             for series, ref in drugs]
+    terms += _priced("administration", "rate", ls.on, paths, ps,
+                     [(reg.admin_cost, MONTHS_PER_YEAR)])
+    terms += _priced("administration", "flow", ls.entries, paths, ps, [(reg.start_cost, 1.0)])
+    terms += _priced("monitoring", "rate", ls.pf, paths, ps,
+                     [(reg.monitoring_cost, MONTHS_PER_YEAR)])
+    terms += _priced("toxicity", "flow", ls.treat, paths, ps, prof.cost_terms, prof.cost)
+    cart = reg.car_t
+    if cart is not None:
+        terms += _priced("car_t", "flow", ls.entries, paths, ps, [(cart.apheresis_cost, 1.0)])
+        terms += _priced("car_t", "flow", ls.treat, paths, ps,
+                         [(cart.product_price, 1.0), (cart.infusion_cost, 1.0)])
+        terms += _priced("car_t", "rate", ls.bridge, paths, ps,
+                         [(cart.bridging_cost, MONTHS_PER_YEAR)])
+    return terms
+
+
+def _cost_series(terms: list[tuple], w: _Weights, paths: dict[str, PricePath]) -> np.ndarray:
+    """Undiscounted cost per cycle (D, category, cycles + 1) of the cost terms."""
+    per_cat = {c: np.zeros(w.shape) for c in COST_CATEGORIES}
+    for cat, kind, coef, series, ref in terms:
+        amount = coef[:, None] * _per_cycle(series, kind, w)
+        per_cat[cat] += amount if ref is None else amount * paths[ref].cycle
+    return np.stack([per_cat[c] for c in COST_CATEGORIES], axis=1)
+
+
+def _priced(category: str, kind: str, series: np.ndarray, paths: dict[str, PricePath],
+            ps: ParameterSet, parts: list[tuple[Ref, float]], coef: np.ndarray | None = None
+            ) -> list[tuple]:
+    """Cost terms of ``series`` whose coefficient is Σ ps[cost] × scale over ``parts``: one
+    term (coefficient ``coef`` if given) unless a part's cost has a price path; then one term
+    per part, those with a path marked with its parameter."""
+    if not any(isinstance(ref, str) and ref in paths for ref, _ in parts):
+        if coef is None:
+            coef = sum(ps[ref] * scale for ref, scale in parts)
+        return [(category, kind, coef, series, None)]
+    return [(category, kind, ps[ref] * scale, series,
+             ref if isinstance(ref, str) and ref in paths else None) for ref, scale in parts]
+
+
+def _cost_totals(terms: list[tuple], w: _Weights, total: _Totals,
+                 paths: dict[str, PricePath], zero: np.ndarray) -> dict[str, np.ndarray]:
+    """Discounted cost by category: Σ coefficient × Σ_k series_k weight_k (× the price path's
+    multipliers for a priced cost, :mod:`hecon.prices`)."""
+    costs = dict.fromkeys(COST_CATEGORIES, zero)
+    weight = {"rate": w.cost, "flow": w.cost_event, "death": w.death_event}
+    for cat, kind, coef, series, ref in terms:
+        if ref is None:
+            costs[cat] = costs[cat] + coef * total(series, weight[kind])
+        else:
+            path = paths[ref].point if kind == "rate" else paths[ref].cycle
+            costs[cat] = costs[cat] + coef * dsum(series * path, weight[kind])
+    return costs
 
 
 def _per_cycle(series: np.ndarray, kind: str, w: _Weights) -> np.ndarray:
     """Undiscounted all-cause amount in each cycle (index k: between t_{k-1} and t_k; index 0:
     at t = 0) of a rate per year on an occupancy (trapezoid within the cycle) or of a flow."""
+    if kind == "death":
+        return series
     if kind == "flow":
         return series * w.count
     r = series * w.background
@@ -362,6 +444,24 @@ def _stack(model: Model, ps: ParameterSet, totals: list[dict]) -> dict[str, xr.D
     return {"costs": stack("costs", "category", list(COST_CATEGORIES)),
             "effects": stack("effects", "measure", list(EFFECTS)),
             "clinical": stack("clinical", "item", items)}
+
+
+def _kept_arrays(model: Model, series_by_strategy, totals: list[dict], w: _Weights,
+                 coords: dict, t: np.ndarray) -> tuple[xr.DataArray, ...]:
+    """The trace, the undiscounted cost per cycle (draw, strategy, category, cycle) and the
+    all-cause flows starting each line (draw, strategy, line, cycle)."""
+    cycles = {"cycle": np.arange(t.size), "years": ("cycle", t)}
+    cost_series = xr.DataArray(np.stack([tot["_cost_series"] for tot in totals], axis=1),
+                               dims=("draw", "strategy", "category", "cycle"),
+                               coords={**coords, "category": list(COST_CATEGORIES), **cycles})
+    n_lines = max(len(lines) for lines, _ in series_by_strategy)
+    flows = np.zeros((w.shape[0], len(series_by_strategy), n_lines, t.size))
+    for s, (lines, _) in enumerate(series_by_strategy):
+        for line, ls in enumerate(lines):
+            flows[:, s, line] = ls.entries * w.count
+    entries = xr.DataArray(flows, dims=("draw", "strategy", "line", "cycle"),
+                           coords={**coords, "line": np.arange(1, n_lines + 1), **cycles})
+    return _trace_array(model, series_by_strategy, w.background, coords, t), cost_series, entries
 
 
 def _trace_array(model: Model, series_by_strategy, s_bg: np.ndarray, coords: dict,

@@ -83,7 +83,8 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
     ``write_into`` (an input workbook) with ``curve_name``: a copy of that workbook (default
     ``<input stem>-with-<curve_name>.xlsx`` beside the output; never the input itself) with
     curve ``curve_name`` added or replaced by ``family`` (default: the best by AIC), its
-    coefficients as Parameters ``<curve>_<param>`` ("mvnormal", group ``<curve>``) and their
+    coefficients as Parameters ``<curve>_<param>`` ("mvlognormal" if all are positive, else
+    "mvnormal"; group ``<curve>``) and their
     covariance on the Covariance sheet. Needs the at-risk table (a likelihood fit).
     """
     km_csv = Path(km_csv)
@@ -385,9 +386,11 @@ def _with_fit(model: Model, curve: str, dist: FittedDistribution, time_unit: str
     old_members = model.covariance.get(curve, ((), ()))[0]
     params = {k: p for k, p in model.parameters.items()
               if k not in old_members and k not in names.values()}
+    # coefficients that must stay positive are drawn on the log scale (a valid curve each draw)
+    joint = "mvlognormal" if all(v > 0 for v in dist.params.values()) else "mvnormal"
     for p, value in dist.params.items():
         params[names[p]] = Parameter(names[p], value, _param_unit(dist.family, p, time_unit),
-                                     "mvnormal", source=source, group=curve)
+                                     joint, source=source, group=curve)
     curves = dict(model.curves)
     curves[curve] = Curve(curve, dist.family, dict(names), unit=time_unit, source=source)
     covariance = dict(model.covariance)

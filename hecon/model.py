@@ -33,6 +33,13 @@ class Parameter:
     high: float | None = None
     source: str = ""
     group: str = ""  # Dirichlet group (shares that sum to 1) or correlated set
+    #: a derived parameter's Excel formula over other parameters (e.g. "=price*doses"); its
+    #: ``value`` is then the formula's base-case value and every draw is recomputed from its
+    #: inputs' draws
+    formula: str = ""
+    #: formulas of the other cells of its row, e.g. (("dsa_low", "=price*0.75"),): evaluated
+    #: on the base case whenever base values change, so that ranges stay relative
+    cell_formulas: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,18 @@ class AdverseEvent:
     duration_days: Ref = 0.0
     p_death: Ref = 0.0
     excess_death: Ref = 0.0
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class PriceStep:
+    """A step of a cost parameter's price path: from model year ``from_year`` on, the
+    parameter's cost is multiplied by ``factor`` (until the next step; both may be parameter
+    names, so they take PSA and DSA)."""
+
+    parameter: str
+    from_year: Ref
+    factor: Ref
     source: str = ""
 
 
@@ -259,6 +278,10 @@ class Model:
         default_factory=dict)
     #: health plans for budget impact (Budget sheet)
     budget: tuple[BudgetPlan, ...] = ()
+    #: what the workbook reader noticed but accepted (e.g. inputs no result depends on)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: price paths of cost parameters in model (calendar) time (Prices sheet)
+    prices: tuple[PriceStep, ...] = ()
 
     def with_values(self, **values: float) -> Model:
         """A copy with some parameters' base values replaced (for DSA, scenarios, thresholds)."""
@@ -266,9 +289,16 @@ class Model:
         if unknown:
             raise KeyError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
         params = dict(self.parameters)
-        for name, v in values.items():
-            params[name] = replace(params[name], value=float(v))
-        return replace(self, parameters=params)
+        for name, v in values.items():  # a derived parameter given a value is fixed at it
+            params[name] = replace(params[name], value=float(v), formula="")
+        return replace(self, parameters=refresh_parameters(params))
+
+    def starting_at_line(self, line: int | str, age: float | None = None) -> Model:
+        """The per-treated sub-model starting at ``line`` of every strategy (see
+        :func:`hecon.per_treated.starting_at_line`)."""
+        from .per_treated import starting_at_line
+
+        return starting_at_line(self, line, age)
 
     def with_settings(self, **changes) -> Model:
         return replace(self, settings=replace(self.settings, **changes))
@@ -282,21 +312,99 @@ class Model:
 
 
 class ParameterSet:
-    """Values of every parameter for ``n_draws`` draws (arrays of shape (n_draws,))."""
+    """Values of every parameter for ``n_draws`` draws (arrays of shape (n_draws,)).
 
-    def __init__(self, values: dict[str, np.ndarray], n_draws: int):
-        self.values = values
+    ``values`` holds the sampled (or varied) parameters; a derived parameter (one with a
+    formula) and a formula Ref (a string starting with "=") are computed from them when first
+    asked for, so that every draw follows the workbook's own arithmetic.
+    """
+
+    def __init__(self, values: dict[str, np.ndarray], n_draws: int,
+                 formulas: dict[str, str] | None = None):
+        self.formulas = formulas or {}
+        self.values = {k: v for k, v in values.items() if k not in self.formulas}
         self.n_draws = n_draws
+        self._derived: dict[str, np.ndarray] = {}
+        self._pending: list[str] = []
+
+    @classmethod
+    def of(cls, model: Model, values: dict[str, np.ndarray], n_draws: int) -> ParameterSet:
+        """Draws of ``model``'s parameters: its derived parameters are recomputed from
+        ``values`` (any value given for them is ignored)."""
+        return cls(values, n_draws, derived_formulas(model))
 
     @classmethod
     def base(cls, model: Model) -> ParameterSet:
-        return cls({n: np.array([p.value]) for n, p in model.parameters.items()}, 1)
+        return cls.of(model, {n: np.array([p.value]) for n, p in model.parameters.items()}, 1)
 
     def __getitem__(self, ref: Ref) -> np.ndarray:
-        """The values of a Ref: a parameter's draws, or a literal repeated for every draw."""
-        if isinstance(ref, str):
-            try:
-                return self.values[ref]
-            except KeyError:
-                raise KeyError(f"unknown parameter {ref!r}") from None
-        return np.full(self.n_draws, float(ref))
+        """The values of a Ref: a parameter's draws, a formula's values, or a literal repeated
+        for every draw."""
+        if not isinstance(ref, str):
+            return np.full(self.n_draws, float(ref))
+        if ref in self.values:
+            return self.values[ref]
+        if ref not in self._derived:
+            text = self.formulas.get(ref, ref)
+            if not text.startswith("="):
+                raise KeyError(f"unknown parameter {ref!r}")
+            self._derived[ref] = self._compute(ref, text)
+        return self._derived[ref]
+
+    def _compute(self, ref: str, text: str) -> np.ndarray:
+        from .formula import compile_formula, evaluate
+
+        if ref in self._pending:
+            cycle = " -> ".join(self._pending[self._pending.index(ref):] + [ref])
+            raise ValueError(f"formulas refer to each other in a circle: {cycle}")
+        self._pending.append(ref)
+        try:
+            out = evaluate(compile_formula(text), self.__getitem__, self.n_draws)
+        finally:
+            self._pending.pop()
+        if not np.all(np.isfinite(out)):
+            bad = int(np.flatnonzero(~np.isfinite(out))[0])
+            raise ValueError(f"formula {text} of {ref} gives {out[bad]} in draw {bad} (e.g. a "
+                             "division by zero or the log of a number <= 0)")
+        return out
+
+
+#: distribution → the Parameters sheet columns holding ``Parameter.dist_params``, in order
+DIST_COLUMNS: dict[str, tuple[str, ...]] = {
+    "fixed": (), "beta": ("se",), "gamma": ("se",), "lognormal": ("se",),
+    "lognormal_sdlog": ("se",), "normal": ("se",), "truncnormal": ("se", "min", "max"),
+    "uniform": ("min", "max"), "triangular": ("min", "mode", "max"), "dirichlet": ("n",),
+    "mvnormal": (), "mvlognormal": (),
+}
+#: DSA range columns of a Parameters row → Parameter field (index into dist_params)
+_RANGE_FIELDS = {"dsa_low": "low", "dsa_high": "high"}
+
+
+def refresh_parameters(params: dict[str, Parameter]) -> dict[str, Parameter]:
+    """``params`` with derived values and the formula cells of each row (DSA range, dispersion)
+    recomputed from the current base values."""
+    from .formula import compile_formula, evaluate
+
+    formulas = {n: p.formula for n, p in params.items() if p.formula}
+    ps = ParameterSet({n: np.array([p.value]) for n, p in params.items()}, 1, formulas)
+    out = {}
+    for name, p in params.items():
+        if p.formula:
+            p = replace(p, value=float(ps[name][0]))
+        if p.cell_formulas:
+            args = list(p.dist_params)
+            changes: dict = {}
+            for column, text in p.cell_formulas:
+                value = float(evaluate(compile_formula(text), ps.__getitem__)[0])
+                if column in _RANGE_FIELDS:
+                    changes[_RANGE_FIELDS[column]] = value
+                else:
+                    args[DIST_COLUMNS[p.distribution].index(column)] = value
+            p = replace(p, dist_params=tuple(args), **changes)
+        out[name] = p
+    return out
+
+
+def derived_formulas(model: Model) -> dict[str, str]:
+    """Derived parameters of ``model``: name → formula."""
+    return {n: p.formula for n, p in model.parameters.items() if p.formula}

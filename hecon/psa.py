@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .evaluate import evaluate
+from .evaluate import STARTED, evaluate
 from .memory import keep_freed_memory
 from .model import ENGINE_ARRAYS, Model, ParameterSet
 from .sampling import DirichletGroup, Group, MvnGroup, sample
+from .units import draws_out_of_bounds
 
 BLOCK = 100  # draws per seed block (chunk sizes are whole blocks)
 MEMORY_BUDGET = 512 * 2**20  # bytes of engine arrays per chunk
@@ -67,9 +68,10 @@ def _log_scale(model: Model) -> tuple[dict, list[str]]:
     return params, logged
 
 
-def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: int,
-              ) -> dict[str, np.ndarray]:
-    """Sample and evaluate the blocks ``first_block, first_block + 1, ...`` (one seed each)."""
+def sample_blocks(model: Model, seeds: list[np.random.SeedSequence], first_block: int
+                  ) -> ParameterSet:
+    """Parameter draws of the blocks ``first_block, first_block + 1, ...`` (one seed each),
+    checked against the bounds of each parameter's kind (its unit)."""
     grp = groups(model)
     params, logged = _log_scale(model)
     blocks = [sample(params, BLOCK, seq, grp, include_base=(first_block + i == 0))
@@ -77,10 +79,20 @@ def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: in
     values = {name: np.concatenate([b[name] for b in blocks]) for name in model.parameters}
     for name in logged:
         values[name] = np.exp(values[name])
-    ev = evaluate(model, ParameterSet(values, BLOCK * len(seeds)))
+    problem = draws_out_of_bounds(model.parameters, values, first_block * BLOCK)
+    if problem:
+        raise ValueError(problem)
+    return ParameterSet.of(model, values, BLOCK * len(seeds))
+
+
+def run_chunk(model: Model, seeds: list[np.random.SeedSequence], first_block: int,
+              ) -> dict[str, np.ndarray]:
+    """Sample and evaluate the blocks ``first_block, first_block + 1, ...`` (one seed each)."""
+    ps = sample_blocks(model, seeds, first_block)
+    ev = evaluate(model, ps)
     return {"costs": ev.costs.to_numpy(), "effects": ev.effects.to_numpy(),
             "clinical": ev.clinical.to_numpy(), "clipped": ev.clipping.to_numpy(),
-            "parameters": np.column_stack([values[n] for n in model.parameters])}
+            "parameters": np.column_stack([ps[n] for n in model.parameters])}
 
 
 def chunk_spans(n_blocks: int, chunk_blocks: int) -> list[tuple[int, int]]:
@@ -215,6 +227,57 @@ class PSAResults:
         with atomic_path(path, force=True) as tmp:
             data.to_netcdf(tmp)
         return Path(path)
+
+    def reached_line(self, strategy: str) -> xr.DataArray:
+        """Share of the cohort starting each line, per draw (draw, line)."""
+        clinical = self.data["clinical"].sel(strategy=strategy, drop=True)
+        items = [str(i) for i in clinical["item"].to_numpy() if str(i).startswith(STARTED)]
+        out = clinical.sel(item=items)
+        return out.assign_coords(item=[i.removeprefix(STARTED) for i in items]).rename(
+            item="line")
+
+    def survival(self, strategy: str, measure: str = "os", times=(1.0,),
+                 line: int | str | None = None) -> xr.DataArray:
+        """Model-predicted OS or PFS per draw at ``times`` (draw, time), as
+        :meth:`hecon.Results.survival`; the draws are run again (in blocks) with their traces,
+        from the sampled parameters."""
+        from .predicted import interpolate, line_index, survival
+
+        model = self.model
+        if line is not None and line_index(model.settings, line) > 0:
+            model = model.starting_at_line(line)
+        s = model.strategy_names.index(strategy)
+
+        def values(ev):
+            curve = survival(ev, model.settings, measure)[:, s]
+            return interpolate(curve, ev.trace["years"].to_numpy(), times)
+
+        return xr.DataArray(self._replay(model, values), dims=("draw", "time"),
+                            coords={"draw": self.data["draw"], "time": np.atleast_1d(times)})
+
+    def cumulative_cost(self, strategy: str, time: float) -> xr.DataArray:
+        """Undiscounted cost per patient up to ``time`` years per draw (draw, category)."""
+        from .evaluate import COST_CATEGORIES
+        from .predicted import cumulative_cost
+
+        s = self.model.strategy_names.index(strategy)
+        data = self._replay(self.model, lambda ev: cumulative_cost(ev, [time])[:, s, :, 0])
+        return xr.DataArray(data, dims=("draw", "category"),
+                            coords={"draw": self.data["draw"],
+                                    "category": list(COST_CATEGORIES)})
+
+    def _replay(self, model: Model, fn) -> np.ndarray:
+        """``fn(evaluation)`` for the stored draws, evaluated again with traces in blocks of
+        :data:`BLOCK` draws (bounded memory)."""
+        params = self.data["parameters"]
+        names = [str(n) for n in params["parameter"].to_numpy()]
+        table = params.to_numpy()
+        parts = []
+        for a in range(0, table.shape[0], BLOCK):
+            block = table[a:a + BLOCK]
+            ps = ParameterSet({n: block[:, j] for j, n in enumerate(names)}, len(block))
+            parts.append(fn(evaluate(model, ps, keep_trace=True)))
+        return np.concatenate(parts)
 
     @classmethod
     def from_netcdf(cls, model: Model, path: str | Path) -> PSAResults:

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import predicted
 from .cea import icer_table, net_benefit
-from .evaluate import Evaluation, evaluate
+from .evaluate import Evaluation, evaluate, started_item
 from .model import Model, ParameterSet
+from .predicted import interpolate, line_index
 
 
 @dataclass
@@ -96,6 +98,73 @@ class Results:
              for row in series.to_numpy()],
             index=pd.Index(self.model.strategy_names, name="strategy"),
             columns=range(1, horizon + 1))
+
+    def survival(self, strategy: str, measure: str = "os", times=None,
+                 line: int | str | None = None) -> np.ndarray:
+        """Model-predicted all-cause OS or PFS of ``strategy`` at ``times`` (years from the
+        start; default: every cycle boundary), interpolated linearly between cycles (see
+        :mod:`hecon.predicted`). PFS is progression-free on the first modelled line, with those
+        waiting for a CAR T infusion (intention to treat). With ``line`` (its number, e.g. 4 or
+        "4L"), times are from the start of that line, in the per-treated sub-model
+        :meth:`Model.starting_at_line`."""
+        if line is not None and line_index(self.model.settings, line) > 0:
+            return self._from_line(line).survival(strategy, measure, times)
+        series = predicted.survival(self.evaluation, self.model.settings, measure)
+        values = series[0, self._s(strategy)]
+        years = self.evaluation.trace["years"].to_numpy()
+        return values.copy() if times is None else interpolate(values, years, times)
+
+    def median(self, strategy: str, measure: str = "os", line: int | str | None = None
+               ) -> float:
+        """Median OS or PFS (years) of ``strategy`` as the model predicts it (from the start, or
+        of ``line``), interpolated linearly between cycles; inf if not reached."""
+        res = self if line is None or line_index(self.model.settings, line) == 0 \
+            else self._from_line(line)
+        values = res.survival(strategy, measure)
+        years = res.evaluation.trace["years"].to_numpy()
+        below = np.flatnonzero(values <= 0.5)
+        if below.size == 0:
+            return float("inf")
+        i = below[0]
+        if i == 0:
+            return 0.0
+        return float(np.interp(0.5, [values[i], values[i - 1]], [years[i], years[i - 1]]))
+
+    def reached_line(self, strategy: str) -> pd.Series:
+        """Share of the cohort that starts each line (all-cause; the first line is 1)."""
+        labels = [self.model.settings.line_label(i)
+                  for i in range(len(self.model.strategies[self._s(strategy)].lines))]
+        row = self.clinical.loc[strategy]
+        return pd.Series([float(row[started_item(lab)]) for lab in labels],
+                         index=pd.Index(labels, name="line"), name="share")
+
+    def time_to_line(self, strategy: str) -> pd.Series:
+        """Mean years from the start of the model to the start of each line, among the
+        patients who start it."""
+        reached = self.reached_line(strategy)
+        values = predicted.mean_time_to_line(self.evaluation)[0, self._s(strategy), :len(reached)]
+        return pd.Series(values, index=reached.index, name="years")
+
+    def cumulative_cost(self, strategy: str, time: float) -> pd.Series:
+        """Undiscounted cost per patient from the start up to ``time`` years, by category and
+        in total (a cost accrues evenly within its cycle)."""
+        values = predicted.cumulative_cost(self.evaluation, [time])[0, self._s(strategy), :, 0]
+        cats = self.evaluation.cost_series["category"].to_numpy()
+        out = pd.Series(values, index=pd.Index(cats, name="category"), name="cost")
+        return pd.concat([out, pd.Series({"total": float(values.sum())})]).rename("cost")
+
+    def _s(self, strategy: str) -> int:
+        names = self.model.strategy_names
+        if strategy not in names:
+            raise ValueError(f"unknown strategy {strategy!r}; defined: {', '.join(names)}")
+        return names.index(strategy)
+
+    def _from_line(self, line: int | str) -> Results:
+        key = line_index(self.model.settings, line)
+        cache = self.__dict__.setdefault("_sub_models", {})
+        if key not in cache:
+            cache[key] = run(self.model.starting_at_line(self.model.settings.first_line + key))
+        return cache[key]
 
     def summary(self) -> pd.DataFrame:
         """Per strategy: total cost, LYs, QALYs, evLYG, PF and treatment-free years."""

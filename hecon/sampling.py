@@ -11,6 +11,9 @@ fixed           ``()``                  the base value (no uncertainty)
 beta            ``(se,)``               Beta(α, β) by method of moments, mean in (0, 1)
 gamma           ``(se,)``               Gamma(shape k, scale θ) by method of moments, mean > 0
 lognormal       ``(se,)``               exp(N(μ, σ²)); mean and se on the natural scale
+lognormal_sdlog ``(sdlog,)``            exp(N(ln value, sdlog²)): the base value is the median
+                                        and sdlog the SD of log X (a ratio's 95% CI gives
+                                        sdlog = (ln upper − ln lower)/3.92)
 normal          ``(se,)``               N(mean, se²)
 truncnormal     ``(se, low, high)``     N(mean, se²) truncated to [low, high]; mean and se are
                                         those of the *untruncated* normal
@@ -95,7 +98,8 @@ def _check_se(dist: str, name: str, mean: float, se: float) -> None:
 
 
 def _check_base_in(dist: str, name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
+    tol = 1e-12 * max(abs(low), abs(high), 1.0)  # rounding: =0.1*1.5 is 0.15000000000000002
+    if not low - tol <= value <= high + tol:
         raise ValueError(f"{dist} distribution for parameter {name}: base value must lie in "
                          f"[low, high]; got {_fmt(value=value, low=low, high=high)}")
 
@@ -179,6 +183,18 @@ def _lognormal(name: str, mean: float, args: tuple[float, ...]) -> Sampler | Non
     if se == 0:
         return None
     return lambda rng, size: rng.lognormal(mu, sigma, size)
+
+
+@_register("lognormal_sdlog", ("sdlog",),
+           "lognormal centred on the base value: log X ~ N(ln value, sdlog²); sdlog is the SD "
+           "of log X (e.g. (ln upper − ln lower) / (2 × 1.96) from a 95% CI)")
+def _lognormal_sdlog(name: str, median: float, args: tuple[float, ...]) -> Sampler | None:
+    (sdlog,) = args
+    _check_positive("lognormal_sdlog", name, median, sdlog)
+    if sdlog == 0:
+        return None
+    mu = float(np.log(median))
+    return lambda rng, size: rng.lognormal(mu, sdlog, size)
 
 
 @_register("normal", ("se",), "normal with mean and SE")

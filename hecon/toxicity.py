@@ -3,11 +3,11 @@ patient (incidence × cost per episode; incidence × disutility × duration)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model import Model, ParameterSet
+from .model import Model, ParameterSet, Ref
 
 DAYS_PER_YEAR = 365.25
 
@@ -23,6 +23,7 @@ class ToxicityProfile:
     excess_death: np.ndarray
     trm: np.ndarray
     events: dict[str, np.ndarray]
+    cost_terms: list[tuple[Ref, np.ndarray]] = field(default_factory=list)
 
 
 def toxicity_profiles(model: Model, ps: ParameterSet) -> dict[str, ToxicityProfile]:
@@ -40,6 +41,7 @@ def toxicity_profiles(model: Model, ps: ParameterSet) -> dict[str, ToxicityProfi
                              f"[0, 1], got {inc[(inc < 0) | (inc > 1)][0]:g}")
         prof = out[ae.regimen]
         prof.cost = prof.cost + inc * ps[ae.cost]
+        prof.cost_terms.append((ae.cost, inc))
         prof.qaly_loss = prof.qaly_loss + inc * ps[ae.disutility] * ps[ae.duration_days] \
             / DAYS_PER_YEAR
         prof.trm = prof.trm + inc * ps[ae.p_death]

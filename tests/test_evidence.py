@@ -94,8 +94,9 @@ def test_assumptions_are_labelled_with_a_wide_distribution_or_scenario(model):
 def test_validation_rows_are_ok_or_explained(base):
     table = validation_table(base)
     assert len(table) == len(read_targets())
-    assert list(table.columns) == ["target", "source", "published", "model", "unit",
+    assert list(table.columns) == ["target", "kind", "source", "published", "model", "unit",
                                    "tolerance", "ok", "explanation"]
+    assert set(table["kind"]) == {"fit", "validation"}
     missed = table[~table["ok"]]
     assert all(str(e).strip() for e in missed["explanation"]), missed
     # the calibration targets of the 2L comparison are met

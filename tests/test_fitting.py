@@ -86,7 +86,7 @@ def test_copy_has_fitted_curve_with_covariance(run):
     se = np.sqrt(np.diag(cov))
     for name, truth, s in zip(members, (SHAPE, SCALE), se, strict=True):
         p = model.parameters[name]
-        assert p.distribution == "mvnormal" and p.group == "pfs_a"
+        assert p.distribution == "mvlognormal" and p.group == "pfs_a"  # positive: log scale
         assert p.source == "fitted by hecon fit from km.csv (Guyot 2012 reconstruction; MLE)"
         assert abs(p.value - truth) < 3 * s
     fit = report.fits["weibull"]

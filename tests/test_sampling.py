@@ -46,6 +46,7 @@ CASES = {
     "beta": (P("p_resp", 0.3, "beta", 0.05), (0.0, 1.0)),
     "gamma": (P("cost_ae", 2500.0, "gamma", 800.0), (0.0, np.inf)),
     "lognormal": (P("hr", 1.4, "lognormal", 0.3), (0.0, np.inf)),
+    "lognormal_sdlog": (P("hr_ci", 1.4, "lognormal_sdlog", 0.3), (0.0, np.inf)),
     "normal": (P("coef", -0.2, "normal", 0.1), (-np.inf, np.inf)),
     "truncnormal": (P("u_pf", 0.7, "truncnormal", 0.2, 0.5, 1.0), (0.5, 1.0)),
     "uniform": (P("tf_gain", 0.05, "uniform", 0.0, 0.08), (0.0, 0.08)),
@@ -65,6 +66,8 @@ def reference(p: Parameter):
         case "lognormal":
             mu, sigma = lognormal_params(m, a[0])
             return stats.lognorm(sigma, scale=np.exp(mu))
+        case "lognormal_sdlog":  # median = base value, SD of log X = sdlog
+            return stats.lognorm(a[0], scale=m)
         case "normal":
             return stats.norm(m, a[0])
         case "truncnormal":
@@ -353,7 +356,7 @@ INVALID = [
     (P("hr_3l", -1.0, "lognormal", 0.1), "parameter hr_3l: needs mean > 0"),
     (P("x", 0.5, "betta", 0.1),
      "unknown distribution 'betta' for parameter x; valid: beta, fixed, gamma, lognormal, "
-     "normal, triangular, truncnormal, uniform"),
+     "lognormal_sdlog, normal, triangular, truncnormal, uniform"),
     (P("tf_gain", 0.1, "uniform", 0.0, 0.08),
      "uniform distribution for parameter tf_gain: base value must lie in [low, high]; "
      "got value=0.1, low=0, high=0.08"),

@@ -164,7 +164,7 @@ def test_draws_are_vectorized_consistently(seed_model):
     values = {k: np.repeat(v, 3) for k, v in base.values.items()}
     values["hr_idecel_vs_cilta"] = hrs
     values["cilta_cel_price"] = np.array([400_000.0, 465_000.0, 530_000.0])
-    batch = evaluate(seed_model, ParameterSet(values, 3))
+    batch = evaluate(seed_model, ParameterSet.of(seed_model, values, 3))
     for d, hr in enumerate(hrs):
         varied = seed_model.with_values(hr_idecel_vs_cilta=hr,
                                         cilta_cel_price=values["cilta_cel_price"][d])

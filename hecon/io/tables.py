@@ -11,14 +11,17 @@ be valid, and all are reported together in one :class:`InputError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 from openpyxl.utils import get_column_letter
 
 from ..accrual import METHODS
+from ..dependencies import scenario_uses, used_parameters
+from ..formula import is_formula, names, to_text
 from ..model import (
+    DIST_COLUMNS,
     AdverseEvent,
     BudgetPlan,
     CarTPathway,
@@ -33,6 +36,9 @@ from ..model import (
 )
 from ..survival import FAMILIES, make_distribution
 from ..survival.adjust import years_per_unit
+from ..units import coefficient_of_variation, kind_of, support_problem
+from .formula_cells import FormulaCells
+from .prices import price_rows, read_prices
 
 #: sheet → columns, in order (the first row of each sheet holds these names)
 SHEETS: dict[str, tuple[str, ...]] = {
@@ -52,8 +58,12 @@ SHEETS: dict[str, tuple[str, ...]] = {
     "Scenarios": ("scenario", "target", "value", "note"),
     "Covariance": ("group", "parameter_1", "parameter_2", "value"),
     "Budget": ("plan", "item", "year", "strategy", "value", "source"),
+    "Prices": ("parameter", "from_year", "factor", "source"),  # hecon.io.prices
+    "Calibration": ("item", "strategy", "measure", "line", "time", "value", "weight",
+                    "parameter", "low", "high", "source"),  # hecon.io.calibration
 }
-OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance", "Budget")
+OPTIONAL_SHEETS = ("KM", "Toxicity", "Scenarios", "Covariance", "Budget", "Prices",
+                   "Calibration")
 #: Budget sheet items: plan-level numbers, and market shares by year and strategy
 BUDGET_ITEMS = ("members", "incidence_per_100k", "share_reaching_line", "share_eligible",
                 "share_current", "share_new")
@@ -65,10 +75,10 @@ REQUIRED_COLUMNS = {
     "Strategies": ("strategy", "line", "regimen"),
     "Toxicity": ("regimen", "event", "incidence"), "Scenarios": ("scenario", "target", "value"),
     "Covariance": ("group", "parameter_1", "parameter_2", "value"),
-    "Budget": ("plan", "item", "value"),
+    "Budget": ("plan", "item", "value"), "Prices": ("parameter", "from_year", "factor"),
+    "Calibration": ("item",),
 }
-DISTRIBUTIONS = ("fixed", "beta", "gamma", "lognormal", "normal", "truncnormal", "uniform",
-                 "triangular", "dirichlet", "mvnormal", "mvlognormal")
+DISTRIBUTIONS = tuple(DIST_COLUMNS)
 #: jointly drawn groups with a covariance on the Covariance sheet: multivariate normal, or
 #: multivariate log-normal for coefficients that must stay positive (the covariance is on the
 #: natural scale, as from a fit's vcov, and mapped to the log scale by the delta method)
@@ -89,8 +99,9 @@ _PROB = (0.0, 1.0)
 
 @dataclass
 class Cell:
-    value: Any
+    value: Any  # the cell's number or text; for a formula, the saved (cached) value or None
     ref: str  # e.g. "Parameters!C14"
+    formula: str | None = None  # an Excel formula ("=...") when the cell holds one
 
 
 Row = dict[str, Cell]
@@ -133,8 +144,19 @@ def addr(row: Row, sheet: str, column: str) -> str:
     return cell_ref(sheet, column, int(coordinate.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) - 2)
 
 
+#: columns that hold text, never a formula (a text starting with "=" stays text)
+TEXT_COLUMNS = frozenset({"name", "unit", "distribution", "group", "source", "note", "setting",
+                          "curve", "family", "reference", "km_table", "table", "regimen", "pfs",
+                          "ttd", "os", "item", "strategy", "event", "grade", "scenario",
+                          "target", "parameter_1", "parameter_2", "plan"})
+
+
 def make_row(sheet: str, index: int, values: dict[str, Any]) -> Row:
-    return {k: Cell(v, cell_ref(sheet, k, index)) for k, v in values.items()}
+    """A table row; a value starting with "=" in a number column is a formula."""
+    numbers = sheet != "Settings"  # a model's settings are plain values, never formulas
+    return {k: Cell(None, cell_ref(sheet, k, index), v)
+            if numbers and is_formula(v) and k not in TEXT_COLUMNS
+            else Cell(v, cell_ref(sheet, k, index)) for k, v in values.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,9 +185,11 @@ def model_to_tables(model: Model, setting_notes: dict[str, str] | None = None) -
     notes = {k: spec[2] for k, spec in SETTINGS.items()} | (setting_notes or {})
     out["Settings"] = [{"setting": k, "value": v, "note": notes[k]} for k, v in settings.items()]
     for p in model.parameters.values():
-        row = {"name": p.name, "value": p.value, "unit": p.unit, "distribution": p.distribution,
+        row = {"name": p.name, "value": p.formula or p.value, "unit": p.unit,
+               "distribution": p.distribution,
                "group": p.group, "dsa_low": p.low, "dsa_high": p.high, "source": p.source}
-        row.update(dict(zip(_DIST_COLUMNS.get(p.distribution, ()), p.dist_params, strict=False)))
+        row.update(dict(zip(DIST_COLUMNS.get(p.distribution, ()), p.dist_params, strict=False)))
+        row.update(dict(p.cell_formulas))
         out["Parameters"].append(row)
     for c in model.curves.values():
         names = FAMILIES[c.family].param_names if c.family else ()
@@ -222,16 +246,11 @@ def model_to_tables(model: Model, setting_notes: dict[str, str] | None = None) -
         out["Covariance"] += [{"group": group, "parameter_1": a, "parameter_2": b,
                                "value": cov[i][j]} for i, a in enumerate(members)
                               for j, b in enumerate(members) if j >= i]
+    out["Prices"] = price_rows(model)
     return {sheet: [make_row(sheet, i, {k: v for k, v in row.items() if v is not None})
                     for i, row in enumerate(rows)] for sheet, rows in out.items()}
 
 
-_DIST_COLUMNS = {
-    "beta": ("se",), "gamma": ("se",), "lognormal": ("se",), "normal": ("se",),
-    "truncnormal": ("se", "min", "max"), "uniform": ("min", "max"),
-    "triangular": ("min", "mode", "max"), "dirichlet": ("n",), "mvnormal": (),
-    "mvlognormal": (),
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,22 +259,43 @@ _DIST_COLUMNS = {
 class _Reader:
     """Typed access to cells that records problems instead of stopping at the first."""
 
-    def __init__(self) -> None:
+    def __init__(self, tables: Tables) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.parameters: dict[str, Parameter] = {}
         self.parameter_cells: dict[str, str] = {}  # name → address of its name cell
+        self.formulas = FormulaCells(tables, self.problem)
 
     def problem(self, cell: str, name: str, found: Any, expected: str) -> None:
         self.problems.append(Problem(cell, name, found, expected))
 
+    def warn(self, cell: str, name: str, found: Any, expected: str) -> None:
+        self.warnings.append(Problem(cell, name, found, expected))
+
+    def formula(self, cell: Cell) -> tuple[str | float, float] | None:
+        """A formula cell as (Ref, base value): the Ref is a parameter name for ``=name``, a
+        number for a formula without parameters, else the formula over parameter names."""
+        value = self.formulas.value(cell)
+        if value is None:
+            return None
+        tree = self.formulas.tree(cell)
+        ref = tree[1] if tree[0] == "name" else value if not names(tree) else to_text(tree)
+        return ref, value
+
     def number(self, row: Row, col: str, name: str, *, default: Any = ..., low=None,
                high=None, low_open=False, integer=False, sheet_ref: str = "") -> float | None:
         cell = row.get(col)
-        if cell is None or _blank(cell.value):
+        if cell is not None and cell.formula:
+            found = self.formula(cell)
+            value = None if found is None else found[1]
+        elif cell is None or _blank(cell.value):
             if default is ...:
                 self.problem(cell.ref if cell else sheet_ref, name, None, "a number is required")
             return None if default is ... else default
-        value = cell.value
+        else:
+            value = cell.value
+        if value is None:
+            return None
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             self.problem(cell.ref, name, value, "must be a number")
             return None
@@ -280,11 +320,12 @@ class _Reader:
     def text(self, row: Row, col: str, name: str, *, required=True, choices=None,
              sheet_ref: str = "") -> str | None:
         cell = row.get(col)
-        if cell is None or _blank(cell.value):
+        text = None if cell is None else cell.formula if cell.value is None else cell.value
+        if _blank(text):
             if required:
                 self.problem(cell.ref if cell else sheet_ref, name, None, "a value is required")
             return None
-        value = str(cell.value).strip()
+        value = str(text).strip()
         if choices is not None and value not in choices:
             self.problem(cell.ref, name, value, f"must be one of: {', '.join(choices)}")
             return None
@@ -321,6 +362,13 @@ class _Reader:
         """A number or a parameter name; the value (or the parameter's base value) is range
         checked."""
         cell = row.get(col)
+        if cell is not None and cell.formula:
+            found = self.formula(cell)
+            if found is None:
+                return None
+            self._check_range(cell.ref, name, found[1], low, high, low_open,
+                              via=f"{cell.formula} = {found[1]:g}: ")
+            return found[0]
         if cell is None or _blank(cell.value):
             if default is ...:
                 self.problem(cell.ref if cell else sheet_ref, name, None,
@@ -446,6 +494,8 @@ def _read_settings(rd: _Reader, rows: list[Row], curves: set[str]) -> dict[str, 
                               high=1.0 if "utility" in key else None)
         else:
             out[key] = rd.text(row, "value", key)
+    out["utility_norms"] = _check_norms(rd, by_name.get("utility_norms"),
+                                        out["utility_norms"])
     age, horizon, cycle = out["age"], out["horizon_years"], out["cycle_days"]
     if age is not None and not 0 < age < 100:
         rd.problem(by_name["age"]["value"].ref, "age", age, "must be in (0, 100) years")
@@ -455,6 +505,21 @@ def _read_settings(rd: _Reader, rows: list[Row], curves: set[str]) -> dict[str, 
         rd.problem(by_name["cycle_days"]["value"].ref, "cycle_days", cycle,
                    f"the cycle is longer than the horizon ({horizon:g} years)")
     return out
+
+
+def _check_norms(rd: _Reader, row: Row | None, norms) -> tuple:
+    """Population utility norms sorted by age; ages in [0, 120) without repeats, utilities in
+    (0, 1]."""
+    norms = tuple(sorted(norms or ()))
+    ref = row["value"].ref if row is not None else "Settings!B:B"
+    ages = [a for a, _ in norms]
+    if len(set(ages)) != len(ages):
+        rd.problem(ref, "utility_norms", ages, "each age may appear once")
+    for age, u in norms:
+        if not 0 <= age < 120 or not 0 < u <= 1:
+            rd.problem(ref, "utility_norms", f"{age:g}:{u:g}", "ages must lie in [0, 120) and "
+                       "population utilities in (0, 1]")
+    return norms
 
 
 def _read_parameters(rd: _Reader, rows: list[Row]) -> None:
@@ -467,13 +532,14 @@ def _read_parameters(rd: _Reader, rows: list[Row]) -> None:
                        f"unknown distribution; valid: {', '.join(DISTRIBUTIONS)}")
             dist = "fixed"
         dist_params = tuple(rd.number(row, c, f"{name} {c}", sheet_ref=row["name"].ref)
-                            for c in _DIST_COLUMNS.get(dist, ()))
+                            for c in DIST_COLUMNS.get(dist, ()))
         unit = rd.text(row, "unit", name, required=False) or ""
         low = rd.number(row, "dsa_low", f"{name} dsa_low", default=None)
         high = rd.number(row, "dsa_high", f"{name} dsa_high", default=None)
         group = rd.text(row, "group", name, required=False) or ""
         if value is None or any(p is None for p in dist_params):
             continue
+        formula = _derived_formula(rd, row, name, dist, low, high)
         _check_parameter(rd, row, name, value, unit, dist, dist_params, low, high)
         if dist == "dirichlet":
             if not group:
@@ -481,7 +547,7 @@ def _read_parameters(rd: _Reader, rows: list[Row]) -> None:
             groups.setdefault(group, []).append((row, value))
         src = rd.text(row, "source", name, required=False) or ""
         rd.parameters[name] = Parameter(name, value, unit, dist, dist_params, low, high, src,
-                                        group)
+                                        group, formula, _row_formulas(rd, row, dist))
         rd.parameter_cells[name] = row["name"].ref
     for group, members in groups.items():
         total = sum(v for _, v in members)
@@ -490,26 +556,67 @@ def _read_parameters(rd: _Reader, rows: list[Row]) -> None:
                        "the group's values must sum to 1")
 
 
+def _row_formulas(rd: _Reader, row: Row, dist: str) -> tuple[tuple[str, str], ...]:
+    """Formulas of a parameter's dispersion and DSA range cells (over parameter names)."""
+    out = []
+    for col in (*DIST_COLUMNS.get(dist, ()), "dsa_low", "dsa_high"):
+        cell = row.get(col)
+        found = rd.formula(cell) if cell is not None and cell.formula else None
+        if found is not None and isinstance(found[0], str):
+            out.append((col, found[0] if found[0].startswith("=") else f"={found[0]}"))
+    return tuple(out)
+
+
+def _derived_formula(rd: _Reader, row: Row, name: str, dist: str, low, high) -> str:
+    """The formula of a derived parameter ("" for a number); a derived parameter moves with its
+    inputs, so a distribution or DSA range of its own is refused."""
+    cell = row["value"]
+    found = rd.formula(cell) if cell.formula else None
+    if found is None or not isinstance(found[0], str):
+        return ""
+    formula = found[0] if found[0].startswith("=") else f"={found[0]}"
+    if dist != "fixed" or low is not None or high is not None:
+        col = "distribution" if dist != "fixed" else "dsa_low"
+        rd.problem(addr(row, "Parameters", col), name, cell.formula,
+                   "a parameter computed by a formula moves with its inputs in the PSA and DSA: "
+                   "give the distribution and DSA range to the inputs, not to this row")
+    return formula
+
+
+def _within(value: float, low: float, high: float) -> bool:
+    """low <= value <= high up to rounding (=0.1*1.5 is 0.15000000000000002)."""
+    tol = 1e-12 * max(abs(low), abs(high), 1.0)
+    return low - tol <= value <= high + tol
+
+
 def _check_parameter(rd, row, name, value, unit, dist, dp, low, high) -> None:
     ref = row["value"].ref
-    u = unit.lower()
-    if u in ("probability", "share", "proportion") or dist in ("beta", "dirichlet"):
+    kind, lower, upper = kind_of(unit)
+    if kind:
+        rd._check_range(ref, name, value, lower if lower > -np.inf else None,
+                        upper if upper < np.inf else None, via=f"a {kind} ({unit}) ")
+    elif dist in ("beta", "dirichlet"):
         rd._check_range(ref, name, value, 0.0, 1.0)
-    if u == "utility":
-        rd._check_range(ref, name, value, None, 1.0)
-    if u.startswith(("usd", "eur", "gbp", "cost")) and value < 0:
-        rd.problem(ref, name, value, "a cost must be >= 0")
-    if dist in ("beta", "gamma", "lognormal", "normal", "truncnormal") and dp[0] < 0:
+    support = support_problem(unit, dist, value, dp)
+    if support:
+        rd.problem(addr(row, "Parameters", "distribution"), name, dist, support)
+    cv = coefficient_of_variation(dist, value, dp)
+    if cv > 1:
+        rd.warn(addr(row, "Parameters", "se"), name, dp[0], f"the {dist} distribution has a "
+                f"coefficient of variation of {cv:.0%}; check the scale of its dispersion "
+                "(lognormal: natural-scale SE; lognormal_sdlog: SD of log X)")
+    if dist in ("beta", "gamma", "lognormal", "lognormal_sdlog", "normal", "truncnormal") \
+            and dp[0] < 0:
         rd.problem(row["se"].ref, name, dp[0], "se must be >= 0")
     elif dist == "beta" and dp[0] > 0 and (not 0 < value < 1
                                            or dp[0] ** 2 >= value * (1 - value)):
         rd.problem(row["se"].ref, name, dp[0], f"impossible beta: se^2 must be < mean(1-mean) = "
                    f"{value * (1 - value):.4g} with mean in (0, 1)")
-    elif dist in ("gamma", "lognormal") and value <= 0:
+    elif dist in ("gamma", "lognormal", "lognormal_sdlog") and value <= 0:
         rd.problem(ref, name, value, f"a {dist} parameter must be > 0")
     elif dist == "truncnormal" and not dp[1] < dp[2]:
         rd.problem(row["min"].ref, name, dp[1], f"min must be < max ({dp[2]:g})")
-    elif dist in ("uniform", "triangular") and not dp[0] <= value <= dp[-1]:
+    elif dist in ("uniform", "triangular") and not _within(value, dp[0], dp[-1]):
         rd.problem(ref, name, value, f"the base value must lie in [min, max] = [{dp[0]:g}, "
                    f"{dp[-1]:g}]")
     elif dist == "triangular" and not dp[0] <= dp[1] <= dp[2]:
@@ -520,8 +627,9 @@ def _check_parameter(rd, row, name, value, unit, dist, dp, low, high) -> None:
         if low > high:
             rd.problem(row["dsa_low"].ref, name, low, f"dsa_low must be <= dsa_high ({high:g})")
         elif not low <= value <= high:
-            rd.problem(row["dsa_low" if value < low else "dsa_high"].ref, name, value,
-                       f"the base value must lie in [dsa_low, dsa_high] = [{low:g}, {high:g}]")
+            rd.warn(row["value"].ref, name, value, f"the base value lies outside its DSA range "
+                    f"[{low:g}, {high:g}] (dsa_low, dsa_high); write the range relative to the "
+                    f"value, e.g. ={name}*0.75")
 
 
 def _read_km(rd: _Reader, rows: list[Row]) -> dict[str, tuple[tuple[float, ...], ...]]:
@@ -764,7 +872,13 @@ def _read_scenarios(rd: _Reader, rows: list[Row]) -> dict[str, tuple[tuple[str, 
         cell = row.get("value")
         if name is None or target is None:
             continue
-        out.setdefault(name, []).append((target, None if cell is None else cell.value))
+        value = None if cell is None else cell.value
+        if cell is not None and cell.formula:
+            found = rd.formula(cell)
+            value = None if found is None else found[0]
+            if isinstance(value, str) and not value.startswith("="):
+                value = f"={value}"
+        out.setdefault(name, []).append((target, value))
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -896,9 +1010,10 @@ def _check_landmarks(rd: _Reader, model: Model, rows: list[Row]) -> None:
                        "OS must be >= PFS at every landmark")
 
 
-def tables_to_model(tables: Tables) -> Model:
-    """Build and validate a Model; raises :class:`InputError` listing every problem."""
-    rd = _Reader()
+def tables_to_model(tables: Tables, scenario: str | None = None) -> Model:
+    """Build and validate a Model; raises :class:`InputError` listing every problem. With a
+    ``scenario`` applied to ``tables``, inputs that the scenario makes unused are not refused."""
+    rd = _Reader(tables)
     _read_parameters(rd, tables.get("Parameters", []))
     km = _read_km(rd, tables.get("KM", []))
     curves = _read_curves(rd, tables.get("Survival", []), km)
@@ -928,11 +1043,39 @@ def tables_to_model(tables: Tables) -> Model:
                              st["palliative_utility"]),
                   adverse, st["terminal_care_cost"], st["tf_utility_gain"], scenarios=scenarios,
                   covariance=covariance, budget=budget)
+    model = replace(model, prices=read_prices(rd, tables.get("Prices", []), model))
     _check_landmarks(rd, model, tables.get("Regimens", []))
     _check_scenarios(rd, tables)
+    if scenario is None:
+        _check_dead_inputs(rd, model)
     if rd.problems:
         raise InputError(rd.problems)
-    return model
+    return replace(model, warnings=tuple(str(w) for w in rd.warnings))
+
+
+def _check_dead_inputs(rd: _Reader, model: Model) -> None:
+    """A parameter no result depends on is a warning; with a PSA distribution or DSA range that
+    would move nothing it is refused (a joint group's, e.g. a fitted curve's covariance, is kept
+    with a warning). A parameter used only by scenarios may keep a distribution (it is sampled
+    in that scenario's PSA) but no DSA range."""
+    used, scenarios = used_parameters(model), scenario_uses(model)
+    for name, p in model.parameters.items():
+        if name in used:
+            continue
+        cell = rd.parameter_cells[name]
+        if name in scenarios:
+            where = f"used only by scenario(s) {', '.join(scenarios[name])}"
+            if p.low is not None or p.high is not None:
+                rd.problem(cell, name, (p.low, p.high), f"{where}: a DSA range would give a "
+                           "zero-width tornado bar; remove dsa_low and dsa_high")
+            continue
+        if p.distribution in ("fixed", *JOINT) and p.low is None and p.high is None:
+            rd.warn(cell, name, p.value, "no result depends on this parameter: editing it "
+                    "changes nothing")  # a joint group (e.g. a fitted curve kept for later use)
+        else:
+            rd.problem(cell, name, p.distribution, "no result depends on this parameter, so "
+                       "its PSA distribution and DSA range move nothing: use it (e.g. in a "
+                       "formula) or remove its distribution and range")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -984,6 +1127,8 @@ def apply_scenario(tables: Tables, name: str) -> Tables:
         raise InputError([Problem("Scenarios!A:A", "scenario", name,
                                   f"unknown scenario; defined: {', '.join(names) or 'none'}")])
     out = {sheet: [dict(row) for row in sheet_rows] for sheet, sheet_rows in tables.items()}
+    problems: list[Problem] = []
+    base = FormulaCells(tables, lambda *args: problems.append(Problem(*args)))
     for row in rows:
         found = _locate(out, _label(row, "target"))
         if isinstance(found, str):
@@ -992,7 +1137,14 @@ def apply_scenario(tables: Tables, name: str) -> Tables:
         target_row, column = found
         old = target_row.get(column)
         ref = old.ref if old is not None else cell_ref(_sheet_of(out, target_row), column, 0)
-        target_row[column] = Cell(row["value"].value if "value" in row else None, ref)
+        cell = row.get("value", Cell(None, ref))
+        if cell.formula and ref.startswith("Parameters!"):
+            # relative to the base case (=cilta_cel_price*0.75): evaluated before it is applied
+            target_row[column] = Cell(base.value(cell), ref)
+        else:
+            target_row[column] = Cell(cell.value, ref, cell.formula)
+    if problems:
+        raise InputError(problems)
     return out
 
 
@@ -1002,7 +1154,7 @@ def _sheet_of(tables: Tables, row: Row) -> str:
 
 def scenario_model(model: Model, name: str) -> Model:
     """``model`` with scenario ``name`` applied (validated like a workbook)."""
-    return tables_to_model(apply_scenario(model_to_tables(model), name))
+    return tables_to_model(apply_scenario(model_to_tables(model), name), scenario=name)
 
 
 __all__ = ["SHEETS", "Cell", "InputError", "Problem", "Tables", "apply_scenario",

@@ -18,12 +18,14 @@ from defusedxml import DefusedXmlException
 from openpyxl.comments import Comment
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..formula import is_formula
 from ..model import Model
 from .tables import (
     COST_ITEMS,
     OPTIONAL_SHEETS,
     REQUIRED_COLUMNS,
     SHEETS,
+    TEXT_COLUMNS,
     Cell,
     InputError,
     Problem,
@@ -32,7 +34,7 @@ from .tables import (
     model_to_tables,
     tables_to_model,
 )
-from .xlsx import atomic_path, write_table
+from .xlsx import atomic_path, define_parameter_names, excel_formula, write_table
 
 MAX_FILE_BYTES = 20 * 2**20
 MAX_UNZIPPED_BYTES = 200 * 2**20
@@ -57,6 +59,12 @@ SHEET_HELP = {
     "Budget": "Budget impact by health plan: members, incidence_per_100k, share_reaching_line, "
               "share_eligible (one row each), and share_current / share_new by year and strategy"
               " (each year's shares sum to 1).",
+    "Prices": "Price paths in model time: from model year from_year on, the cost parameter is "
+              "multiplied by factor (until its next row); years and factors may be parameter "
+              "names.",
+    "Calibration": "hecon calibrate: item 'target' rows (strategy, measure = os / pfs / cost /"
+                   " reached_line, line, time in years, value, weight, source) and item "
+                   "'parameter' rows (parameter, low, high) to fit.",
     "Scenarios": "Named overrides: target = a parameter name, 'Settings:key' or "
                  "'Sheet:row.column' (e.g. 'Regimens:cilta-cel.pfs').",
 }
@@ -113,6 +121,7 @@ def read_tables(path: str | Path) -> Tables:
                         "out)"))
                 continue
             tables[sheet] = _read_sheet(values[sheet], formulas[sheet], sheet, columns, problems)
+        tables["Names"] = _defined_names(formulas)
     except Exception as err:
         if not any(isinstance(e, DefusedXmlException) for e in _chain(err)):
             raise InputError([Problem(path.name, "file", str(err).splitlines()[0],
@@ -126,6 +135,12 @@ def read_tables(path: str | Path) -> Tables:
     if problems:
         raise InputError(problems)
     return tables
+
+
+def _defined_names(book) -> list[dict[str, Cell]]:
+    """The workbook's defined names (name → target such as Parameters!$B$12) as table rows."""
+    return [{"name": Cell(name, ""), "target": Cell(str(dn.attr_text), "")}
+            for name, dn in book.defined_names.items() if dn.attr_text]
 
 
 def _chain(err: BaseException) -> list[BaseException]:
@@ -154,7 +169,8 @@ def _read_sheet(ws: Worksheet, ws_formulas: Worksheet, sheet: str, columns: tupl
         col = names.index(n) + 1
         problems.append(Problem(f"{sheet}!{openpyxl.utils.get_column_letter(col)}1", "column",
                                 n, f"unknown column; valid: {', '.join(columns)}"))
-    formula_rows = ws_formulas.iter_rows(values_only=True)
+    formula_rows = ([c.value if c.data_type == "f" else None for c in r]
+                    for r in ws_formulas.iter_rows())
     next(formula_rows, None)
     out = []
     for r, (row, frow) in enumerate(zip(rows, formula_rows, strict=False), start=2):
@@ -166,12 +182,8 @@ def _read_sheet(ws: Worksheet, ws_formulas: Worksheet, sheet: str, columns: tupl
                 continue
             ref = f"{sheet}!{openpyxl.utils.get_column_letter(c)}{r}"
             raw = frow[c - 1] if frow is not None and c - 1 < len(frow) else None
-            if value is None and isinstance(raw, str) and raw.startswith("="):
-                problems.append(Problem(ref, name, raw, "this formula has no cached value: the "
-                                        "workbook was saved without being calculated. Open and "
-                                        "save it in Excel or LibreOffice (or run `soffice "
-                                        "--headless --convert-to xlsx`) and try again"))
-            cells[name] = Cell(value, ref)
+            formula = raw if is_formula(raw) and name not in TEXT_COLUMNS else None
+            cells[name] = Cell(value, ref, formula)
         out.append(cells)
     return out
 
@@ -181,7 +193,7 @@ def load_workbook(path: str | Path, scenario: str | None = None) -> Model:
     tables = read_tables(path)
     if scenario is not None:
         tables = apply_scenario(tables, scenario)
-    return tables_to_model(tables)
+    return tables_to_model(tables, scenario)
 
 
 def write_input_workbook(model: Model, path: str | Path, force: bool = False,
@@ -196,6 +208,11 @@ def write_input_workbook(model: Model, path: str | Path, force: bool = False,
         rows = [[row[c].value if c in row else None for c in columns] for row in tables[sheet]]
         write_table(ws, columns, rows)
         ws.cell(row=1, column=1).comment = Comment(SHEET_HELP[sheet], "hecon")
+        for i, row in enumerate(tables[sheet], start=2):
+            for j, c in enumerate(columns, start=1):
+                if c in row and row[c].formula:
+                    ws.cell(row=i, column=j).value = excel_formula(row[c].formula, model)
+    define_parameter_names(wb, model)
     with atomic_path(path, force=force) as tmp:
         wb.save(tmp)
     return Path(path)

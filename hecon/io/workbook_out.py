@@ -70,12 +70,15 @@ def _validation(ws, table) -> None:
     """Model against published targets (AdViSHE-style external validation)."""
     put(ws, 1, 1, "Validation against published targets").font = Font(bold=True, size=12)
     met = int(table["ok"].sum())
-    put(ws, 2, 1, f"{met} of {len(table)} targets within tolerance; each miss is explained.")
+    n_val = int((table["kind"] == "validation").sum())
+    put(ws, 2, 1, f"{met} of {len(table)} targets within tolerance; each miss is explained. "
+        f"Kind: 'fit' = the figure was used to build an input ({len(table) - n_val}); "
+        f"'validation' = independent of the inputs ({n_val}).")
     rows = [(r.target, r.source, float(r.published), float(r.model), r.unit, r.tolerance,
-             "yes" if r.ok else "no", r.explanation or "") for r in table.itertuples()]
+             "yes" if r.ok else "no", r.explanation or "", r.kind) for r in table.itertuples()]
     write_table(ws, ("Target", "Source", "Published", "Model", "Unit", "Tolerance", "OK",
-                     "Explanation"), rows, first_row=4, formats={2: "#,##0.000", 3: "#,##0.000"},
-                widths={0: 60, 1: 45, 7: 80})
+                     "Explanation", "Kind"), rows, first_row=4,
+                formats={2: "#,##0.000", 3: "#,##0.000"}, widths={0: 60, 1: 45, 7: 80})
 
 
 def _budget(ws, res: Results) -> None:

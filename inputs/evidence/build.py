@@ -1,4 +1,4 @@
-"""Build the default input workbook ``inputs/cilta_cel_mm.xlsx`` from published evidence (issue #8).
+"""Build the default input workbook ``inputs/cilta_cel_mm.xlsx`` from published evidence.
 
     python inputs/evidence/build.py            # writes inputs/cilta_cel_mm.xlsx
 
@@ -36,6 +36,7 @@ from hecon.model import (  # noqa: E402
     Model,
     Palliative,
     Parameter,
+    ParameterSet,
     Regimen,
     Settings,
     Strategy,
@@ -186,21 +187,38 @@ class Params:
         self.items: dict[str, Parameter] = {}
         self.covariance: dict = {}
 
-    def add(self, name, value, unit, source, dist="fixed", dp=(), low=None, high=None, group=""):
+    def add(self, name, value, unit, source, dist="fixed", dp=(), low=None, high=None, group="",
+            rel=None):
+        """A parameter; ``rel`` = (low, high) multipliers writes the DSA range as formulas
+        relative to the value (=name*0.75), so that it follows an edited base value."""
         if name in self.items:
             raise ValueError(f"parameter {name} twice")
         if not source:
             raise ValueError(f"parameter {name} has no source")
+        cells = ()
+        if rel is not None:
+            low, high = value * rel[0], value * rel[1]
+            cells = (("dsa_low", f"={name}*{rel[0]:g}"), ("dsa_high", f"={name}*{rel[1]:g}"))
         self.items[name] = Parameter(name, float(value), unit, dist, tuple(float(x) for x in dp),
                                      None if low is None else float(low),
-                                     None if high is None else float(high), source, group)
+                                     None if high is None else float(high), source, group,
+                                     cell_formulas=cells)
+        return name
+
+    def derived(self, name, formula, unit, source):
+        """A parameter computed in the workbook by an Excel formula over other parameters."""
+        values = {n: np.array([p.value]) for n, p in self.items.items()}
+        value = ParameterSet(values, 1, {n: p.formula for n, p in self.items.items()
+                                         if p.formula})[formula][0]
+        self.add(name, value, unit, source)
+        self.items[name] = replace(self.items[name], formula=formula)
         return name
 
     def beta(self, name, value, se, source, unit="probability", low=None, high=None):
         return self.add(name, value, unit, source, "beta", (se,), low, high)
 
-    def gamma(self, name, value, rel_se, source, unit="USD", low=None, high=None):
-        return self.add(name, value, unit, source, "gamma", (rel_se * value,), low, high)
+    def gamma(self, name, value, rel_se, source, unit="USD", low=None, high=None, rel=None):
+        return self.add(name, value, unit, source, "gamma", (rel_se * value,), low, high, rel=rel)
 
     def mvn(self, group: str, names, values, cov, unit: str, source: str) -> list[str]:
         # coefficients that must stay positive (shapes, scales, rates) are drawn on the log
@@ -406,7 +424,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     ):
         scale = scale_for_median(fam_later, shape_soc, median)
         P.add(f"pfs_soc_{line}_scale", scale, "months", f"{fam_later} scale for {src}",
-              "lognormal", (se_log,), scale * 0.75, scale * 1.33)
+              "lognormal_sdlog", (se_log,), rel=(0.75, 1.33))
         P.add(f"pfs_soc_{line}_shape", shape_soc, "", assumption(
             "Weibull shape from a Weibull fit to the CARTITUDE-4 SOC landmarks (only a median "
             "published); PSA uniform +-30%"), "uniform", (0.7 * shape_soc, 1.3 * shape_soc))
@@ -439,7 +457,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
         f"survival without further active therapy exponential with median {pps:.1f} mo = median "
         f"OS - median PFS in LocoMMotion ({cite('loco_os_median')}; a difference of medians, "
         "not a published post-progression median); PSA lognormal se(log) 0.3; scenario "
-        "'palliative survival MAMMOTH'"), "lognormal", (0.3,),
+        "'palliative survival MAMMOTH'"), "lognormal_sdlog", (0.3,),
         math.log(2) / (pps * 1.5), math.log(2) / (pps * 0.6))
     pps_m = v("mammoth_os_median") - v("mammoth_pfs_median")
     P.add("os_palliative_rate_mammoth", math.log(2) / pps_m, "per month", assumption(
@@ -501,13 +519,14 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     P.add("cost_pom_month", pom, "USD/month", f"{cite('price_pom_28d')}; x 30.44/28")
     sched = cite("dara_schedule")
     P.add("doses_dara_weekly", doses_wk, "doses/month", f"weekly dosing: {sched}")
-    # DPd monthly costs by phase (dexamethasone negligible): computed here, stored as values
-    for phase, per_month in (("induction", doses_wk), ("q2w", doses_wk / 2),
-                             ("maint", doses_wk / 4)):
-        P.add(f"cost_dpd_{phase}", dara * per_month + pom, "USD/month",
-              f"derived: daratumumab {per_month:.3f} doses/month x ${dara:,.0f} + pomalidomide "
-              f"${pom:,.0f}/month; {sched}; {cite('price_pom_28d')}; dexamethasone negligible; "
-              "daratumumab price is an assumption (see price_dara_dose)")
+    # DPd monthly costs by phase (dexamethasone negligible): workbook formulas over the price,
+    # the dosing schedule and pomalidomide, so that a price edited in Excel flows through
+    for phase, share in (("induction", 1), ("q2w", 0.5), ("maint", 0.25)):
+        dose = "doses_dara_weekly" if share == 1 else f"doses_dara_weekly*{share:g}"
+        P.derived(f"cost_dpd_{phase}", f"=price_dara_dose*{dose}+cost_pom_month", "USD/month",
+                  f"formula: daratumumab doses per month ({sched}) x price_dara_dose + "
+                  f"cost_pom_month; {cite('price_pom_28d')}; dexamethasone negligible; "
+                  "daratumumab price is an assumption (see price_dara_dose)")
     tri = (v("cost_triplet_lo") + v("cost_triplet_hi")) / 2
     P.add("cost_soc_3l", tri, "USD/month", f"midpoint of {cite('cost_triplet_lo')}; PSA uniform "
           "over the range", "uniform", (v("cost_triplet_lo"), v("cost_triplet_hi")),
@@ -524,20 +543,20 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     non_drug = v("cost_rrmm_all") - v("cost_rrmm_drug")
     P.gamma("cost_palliative", non_drug, 0.3, f"derived: RRMM all-cause minus drug cost "
             f"${non_drug:,.0f}/month ({cite('cost_rrmm_all')}); PSA gamma se 30%",
-            unit="USD/month", low=non_drug * 0.5, high=non_drug * 1.5)
+            unit="USD/month", rel=(0.5, 1.5))
     P.gamma("cost_terminal", v("cost_terminal"), 0.2, cite("cost_terminal") + "; PSA gamma se 20%",
-            low=v("cost_terminal") * 0.7, high=v("cost_terminal") * 1.5)
+            rel=(0.7, 1.5))
     price = v("price_cilta")
     P.add("cilta_cel_price", price, "USD", f"{cite('price_cilta')}; DSA and scenarios -25% / +15%",
-          low=price * 0.75, high=price * 1.15)
+          rel=(0.75, 1.15))
     P.gamma("cost_cart_admission", v("cost_admission"), 0.25, cite("cost_admission") +
-            "; PSA gamma se 25%", low=v("cost_admission") * 0.8, high=v("cost_admission") * 1.5)
+            "; PSA gamma se 25%", rel=(0.8, 1.5))
     P.gamma("cost_apheresis", 10_000, 0.5, assumption(
         f"apheresis, cell collection and lymphodepletion (not found); PSA gamma se 50%; "
         f"{cost_assume}"), low=5000, high=20000)
-    P.add("cost_bridging", dara * doses_wk + pom, "USD/month", "derived: bridging with DPd at the "
-          "induction-phase monthly cost (see cost_dpd_induction; CARTITUDE-4 bridging PVd/DPd, "
-          "80.8% had 1-2 cycles)")
+    P.derived("cost_bridging", "=cost_dpd_induction", "USD/month", "formula: bridging with DPd "
+              "at the induction-phase monthly cost (see cost_dpd_induction; CARTITUDE-4 bridging "
+              "PVd/DPd, 80.8% had 1-2 cycles)")
 
     # -- toxicity (per treated patient) ------------------------------------------------------------
     tox_rows: list[tuple] = []  # (regimen-kind, event, grade, inc, cost, disutility, days, p_death,
@@ -693,7 +712,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     except ImportError:
         pass
     model = Model(
-        name="cilta-cel line sequencing (evidence-based, issue #8)",
+        name="cilta-cel line sequencing (evidence-based)",
         settings=Settings(age=age, male=MALE_SHARE, wtp=(50_000.0, 100_000.0, 150_000.0),
                           price_year=2025, age_adjust_utility=True, utility_norms=norms),
         parameters=P.items, curves=curves, regimens=regimens, strategies=strategies,
@@ -704,8 +723,14 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     return model, dict(enumerate(tox_sources)), diag
 
 
+def times(name: str, factor: float) -> tuple[str, str]:
+    """A scenario override relative to the base value: the formula =name*factor."""
+    return name, f"={name}*{factor:g}"
+
+
 def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
-    """Named scenarios (Model.scenarios): (target, value) overrides."""
+    """Named scenarios (Model.scenarios): (target, value) overrides; multipliers are formulas
+    relative to the base value, so that they stay true after the base is edited."""
     p = {k: x.value for k, x in params.items()}
     cure_2l = (("Survival:pfs_cart_2l.param_1", "pfs_cart_2l_cure_shape"),
                ("Survival:pfs_cart_2l.param_2", "pfs_cart_2l_cure_scale"),
@@ -723,10 +748,10 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
         "cilta-cel 3L = midpoint CARTITUDE-4/CARTITUDE-1": (
             ("Survival:pfs_cart_3l.param_1", "pfs_cart_3l_mid_shape"),
             ("Survival:pfs_cart_3l.param_2", "pfs_cart_3l_mid_scale")),
-        "IEC incidence x0.5": (("ae_iec_incidence", p["ae_iec_incidence"] * 0.5),),
-        "IEC incidence x3": (("ae_iec_incidence", p["ae_iec_incidence"] * 3),),
-        "CAR T price -25%": (("cilta_cel_price", p["cilta_cel_price"] * 0.75),),
-        "CAR T price +15%": (("cilta_cel_price", p["cilta_cel_price"] * 1.15),),
+        "IEC incidence x0.5": (times("ae_iec_incidence", 0.5),),
+        "IEC incidence x3": (times("ae_iec_incidence", 3),),
+        "CAR T price -25%": (times("cilta_cel_price", 0.75),),
+        "CAR T price +15%": (times("cilta_cel_price", 1.15),),
         "ide-cel instead of cilta-cel": (
             ("Regimens:cilta-cel.pfs", "pfs_idecel"), ("Regimens:cilta-cel 3L.pfs", "pfs_idecel"),
             ("Regimens:cilta-cel 4L+.pfs", "pfs_idecel_4l"),
@@ -748,35 +773,28 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
         "discount 0%": (("Settings:discount_costs", 0.0), ("Settings:discount_outcomes", 0.0)),
         "discount 5%": (("Settings:discount_costs", 0.05), ("Settings:discount_outcomes", 0.05)),
         "high tumour burden": (
-            ("ae_crs3_incidence", p["ae_crs3_incidence"] * 2),
+            times("ae_crs3_incidence", 2),
             ("excess_death_high_burden", v("tox_nrm_rw") - v("c4_trd"))),
         "real-world SOC (Flatiron rwPFS 6.5 mo)": (
             ("Regimens:SOC 2L (DPd).pfs", "pfs_soc_2l_rw"),
             ("Regimens:SOC 2L (DPd).ttd", "ttd_soc_2l_rw"),
             ("Regimens:SOC 2L (DPd).os", None)),
         # scenarios covering the labelled assumptions
-        "palliative survival MAMMOTH": (("os_palliative_rate", p["os_palliative_rate_mammoth"]),),
+        "palliative survival MAMMOTH": (("os_palliative_rate", "=os_palliative_rate_mammoth"),),
         "utility assumptions low": (
             ("u_pf_3l", 0.62), ("u_pf_4l", 0.55), ("u_palliative", 0.45), ("u_bridging", 0.60),
-            *((k, p[k] * 1.5) for k in sorted(p) if k.startswith("ae_") and
+            *(times(k, 1.5) for k in sorted(p) if k.startswith("ae_") and
               k.endswith(("_disutility", "_days")) and params[k].source.startswith("assumption")
               and p[k] > 0),
             ("ae_ivig_disutility", 0.05), ("ae_ivig_days", 30.0)),
-        "non-drug cost assumptions x2": (*((k, p[k] * 2) for k in sorted(mult)),
+        "non-drug cost assumptions x2": (*(times(k, 2) for k in sorted(mult)),
                                          ("ae_crs12_cost", v("cost_neurotox_g1"))),
-        "daratumumab price x1.5": (
-            ("price_dara_dose", p["price_dara_dose"] * 1.5),
-            *((f"cost_dpd_{ph}", p[f"cost_dpd_{ph}"] + p["price_dara_dose"] * 0.5 * n)
-              for ph, n in (("induction", p["doses_dara_weekly"]),
-                            ("q2w", p["doses_dara_weekly"] / 2),
-                            ("maint", p["doses_dara_weekly"] / 4))),
-            ("cost_bridging", p["cost_bridging"] + p["price_dara_dose"] * 0.5
-             * p["doses_dara_weekly"])),
-        "death shares high": tuple((f"death_share_{k}", p[f"death_share_{k}"] + 0.1)
+        "daratumumab price x1.5": (times("price_dara_dose", 1.5),),  # DPd costs are formulas
+        "death shares high": tuple((f"death_share_{k}", f"=death_share_{k}+0.1")
                                    for k in ("2l", "3l", "4l", "cart")),
         "attrition non-transplant registry": (
-            ("p_next_after_2l", p["p_next_after_2l_nontx"]),
-            ("p_next_after_3l", p["p_next_after_3l_nontx"])),
+            ("p_next_after_2l", "=p_next_after_2l_nontx"),
+            ("p_next_after_3l", "=p_next_after_3l_nontx")),
         "male share 50%": (("Settings:male_share", 0.5),),
     }
 
