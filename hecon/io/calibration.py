@@ -44,7 +44,7 @@ class CalibrationSpec:
 def read_calibration(tables: Tables, model: Model) -> CalibrationSpec:
     """The Calibration sheet's targets and parameters; every problem names its cell."""
     rows = tables.get("Calibration", [])
-    rd = _Reader()
+    rd = _Reader(tables)
     rd.parameters = model.parameters
     targets, names, bounds = [], [], {}
     for row in rows:
