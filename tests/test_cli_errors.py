@@ -124,7 +124,8 @@ def _links(work: Path) -> None:
 
 
 OUTPUT_CASES = [
-    (["run", "t.xlsx", "-o", "t.xlsx", "--force"], "the output t.xlsx is the input t.xlsx"),
+    (["run", "t.xlsx", "-o", "t.xlsx", "--force"],
+     "the output t.xlsx is the input workbook t.xlsx; hecon never writes over an input"),
     (["run", "t.xlsx", "-o", "link.xlsx", "--force"], "the output link.xlsx is the input"),
     (["run", "t.xlsx", "-o", "hard.xlsx", "--force"], "the output hard.xlsx is the input"),
     (["dsa", "t.xlsx", "-o", "t.xlsx", "--force"], "the output t.xlsx is the input"),
@@ -138,6 +139,8 @@ OUTPUT_CASES = [
     (["run", "t.xlsx", "-o", "exists.xlsx"], "exists.xlsx exists; choose another name or pass"),
     (["template", "-o", "exists.xlsx"], "exists.xlsx exists"),
     (["template", "-o", "folder.xlsx", "--force"], "the output folder.xlsx is a folder"),
+    (["calibrate", "t.xlsx", "-o", "link.xlsx", "--force"], "the output link.xlsx is the input"),
+    (["calibrate", "fifo.xlsx"], "input workbook fifo.xlsx is not a regular file"),
     (["psa", "t.xlsx", "-o", "p.xlsx", "--draws", "100000"], "p-ceac.png exists"),
     (["report", "t.xlsx", "-o", "r.html", "--force"], "r-figures holds files other than figures"),
     (["run", "t.xlsx", "-o", "folder.xlsx", "--force"], "the output folder.xlsx is a folder"),

@@ -139,8 +139,10 @@ class Transaction:
             return path
         for source in self.inputs:
             if _same_file(path, source) or path.resolve() == Path(source).resolve():
-                raise OutputError(f"the output {path} is the input {source}; choose another "
-                                  "name")
+                what = {".xlsx": "input workbook", ".csv": "input table"}.get(
+                    Path(source).suffix.lower(), "input")
+                raise OutputError(f"the output {path} is the {what} {source}; hecon never "
+                                  "writes over an input: choose another name")
         self._check_existing(path, folder)
         self._check_folder(path.parent)
         self._claimed[path] = self._claimed.get(path, 0) + int(size)
@@ -414,6 +416,17 @@ def _release(err: BaseException | None) -> None:
 def _naming(err: OSError, path: Path) -> OSError:
     """The same error naming the output instead of its temporary."""
     return type(err)(err.errno, err.strerror or str(err), str(path))
+
+
+@contextmanager
+def outside_transaction() -> Iterator[None]:
+    """Writes in this block are on their own, not part of the running transaction (scratch
+    files that are read back at once)."""
+    token = _ACTIVE.set(None)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
 
 
 def active() -> Transaction | None:
