@@ -117,6 +117,9 @@ def test_read_only_folder(work, tmp_path, capsys):
     try:
         expect(["run", "t.xlsx", "-o", str(ro / "r.xlsx")], 2,
                f"cannot write in the output folder {ro}: Read-only file system", capsys)
+        os.chdir(ro)  # the default output folder reports/ cannot be created here
+        expect(["run", str(work / "t.xlsx")], 2,
+               "cannot create the output folder reports: Read-only file system", capsys)
         assert list(ro.iterdir()) == []
     finally:
         subprocess.run(["umount", "-l", str(ro)], check=False)

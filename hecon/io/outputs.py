@@ -75,6 +75,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) is not a harmless probe elsewhere
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -119,13 +121,12 @@ class _Staged:
 class Transaction:
     """The outputs of one command, checked before the work and committed all or none.
 
-    ``inputs``: files no output may resolve to; ``force``: replace existing outputs;
-    ``create_folders``: create missing output folders (removed again on failure).
+    ``inputs``: files no output may resolve to; ``force``: replace existing outputs. Missing
+    output folders are created (and removed again if the transaction fails).
     """
 
     inputs: tuple[Path, ...] = ()
     force: bool = False
-    create_folders: bool = True
     _claimed: dict[Path, int] = field(default_factory=dict)  # output → estimated bytes
     _staged: list[_Staged] = field(default_factory=list)
     _made: list[Path] = field(default_factory=list)  # folders created by this transaction
@@ -188,8 +189,6 @@ class Transaction:
             probe = probe.parent
         if probe.exists() and not probe.is_dir():
             raise OutputError(f"the output folder {probe} is a file, not a folder")
-        if missing and not self.create_folders:
-            raise OutputError(f"the output folder {folder} does not exist")
         for d in reversed(missing):
             try:
                 d.mkdir()
@@ -435,8 +434,8 @@ def active() -> Transaction | None:
 
 
 @contextmanager
-def transaction(inputs: Iterable[str | Path] = (), force: bool = False,
-                create_folders: bool = True) -> Iterator[Transaction]:
+def transaction(inputs: Iterable[str | Path] = (), force: bool = False
+                ) -> Iterator[Transaction]:
     """Run a command's writes as one transaction: committed when the block ends normally,
     rolled back (nothing left) on any exception, including KeyboardInterrupt."""
     outer = active()
@@ -444,7 +443,7 @@ def transaction(inputs: Iterable[str | Path] = (), force: bool = False,
         outer.inputs += tuple(Path(p) for p in inputs)
         yield outer
         return
-    tx = Transaction(tuple(Path(p) for p in inputs), force, create_folders)
+    tx = Transaction(tuple(Path(p) for p in inputs), force)
     token = _ACTIVE.set(tx)
     try:
         yield tx
