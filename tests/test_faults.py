@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import matplotlib.figure
+import numpy as np
 import openpyxl
 import pytest
 import xarray as xr
@@ -370,3 +371,34 @@ def test_one_command_cannot_write_the_same_file_twice(work):
             with atomic_path(work / "x.nc") as tmp:
                 tmp.write_bytes(b"draws")
     assert sorted(p.name for p in work.iterdir()) == ["t.xlsx"]
+
+
+def test_a_dask_worker_killed_mid_psa_changes_no_result():
+    distributed = pytest.importorskip("dask.distributed")
+    import threading
+
+    model = template_model().with_settings(horizon_years=10.0)
+    local = hecon.psa(model, 3000, seed=5, chunk_size=100, progress=False, threads=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+        killed = []
+
+        def kill_a_busy_worker():  # SIGKILL a worker as soon as it runs a chunk
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                busy = [w for w, tasks in client.processing().items() if tasks]
+                if busy:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(busy[0])
+                    return
+                time.sleep(0.01)
+
+        thread = threading.Thread(target=kill_a_busy_worker)
+        thread.start()
+        remote = hecon.psa(model, 3000, seed=5, chunk_size=100, progress=False, client=client)
+        thread.join()
+    assert killed
+    for var in ("costs", "effects", "parameters"):
+        assert np.array_equal(local.data[var].to_numpy(), remote.data[var].to_numpy())
