@@ -10,6 +10,7 @@ import openpyxl
 import pandas as pd
 
 from .dominance import STATUS_WORDS
+from .io.outputs import check_input
 from .io.tables import scenario_model
 from .io.workbook_in import load_workbook
 from .io.workbook_out import save_workbook
@@ -38,7 +39,7 @@ def run_batch(inputs: list[str], all_scenarios: bool, output: str | Path,
     rows, failures = [], []
     for path in expand_inputs(inputs):
         try:
-            model = load_workbook(path)
+            model = load_workbook(check_input(path, (".xlsx",), "input workbook"))
             runs = [("base case", model)]
             if all_scenarios:
                 runs += [(name, None) for name in model.scenarios]

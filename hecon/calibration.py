@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import OptimizeResult, least_squares
 
-from .evaluate import evaluate
+from .evaluate import evaluate, started_item
 from .model import Model, ParameterSet
 from .predicted import cumulative_cost, interpolate, line_index, survival
 
@@ -117,7 +117,7 @@ class _Predictor:
                 model, ev = self.model, runs[0]
             s = model.strategy_names.index(row["strategy"])
             if measure == "reached_line":
-                item = f"started {model.settings.line_label(key)}"
+                item = started_item(model.settings.line_label(key))
                 out[:, i] = ev.clinical.sel(item=item).to_numpy()[:, s]
             elif measure == "cost":
                 out[:, i] = cumulative_cost(ev, [row["time"]])[:, s, :, 0].sum(axis=-1)

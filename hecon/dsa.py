@@ -16,15 +16,33 @@ from .io.tables import scenario_model
 from .model import Model, ParameterSet
 from .results import run
 
+NO_COMPARATOR = "no comparator"  # a one-strategy model: its net monetary benefit is analysed
 
-def _pair(model: Model, strategy: str | None, comparator: str | None) -> tuple[str, str]:
+
+def _pair(model: Model, strategy: str | None, comparator: str | None
+          ) -> tuple[str, str | None]:
+    """(strategy, comparator): by default the second strategy versus the first; in a model with
+    one strategy, that strategy and no comparator (net instead of incremental benefit)."""
     names = model.strategy_names
-    comparator = names[0] if comparator is None else comparator
-    strategy = names[1] if strategy is None else strategy
+    if strategy is None:
+        strategy = names[1] if len(names) > 1 and comparator in (None, names[0]) else names[0]
+    if comparator is None and len(names) > 1:
+        comparator = next(n for n in names if n != strategy)
     for label, value in (("strategy", strategy), ("comparator", comparator)):
-        if value not in names:
+        if value is not None and value not in names:
             raise ValueError(f"{label} {value!r} is not a strategy; valid: {', '.join(names)}")
+    if strategy == comparator:
+        raise ValueError(f"the strategy and the comparator are both {strategy!r}; choose two "
+                         f"different strategies of: {', '.join(names)}")
     return strategy, comparator
+
+
+def pair_title(table: pd.DataFrame) -> str:
+    """What a one-way or scenario table compares, from its attrs."""
+    strategy, comparator = table.attrs["strategy"], table.attrs["comparator"]
+    if comparator == NO_COMPARATOR:
+        return f"net monetary benefit of {strategy} (the model's only strategy)"
+    return f"incremental net monetary benefit of {strategy} vs {comparator}"
 
 
 def _batch(model: Model, variations: list[dict[str, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -41,9 +59,21 @@ def _batch(model: Model, variations: list[dict[str, float]]) -> tuple[np.ndarray
 
 
 def _incremental(cost, qaly, model, strategy, comparator):
-    """Incremental cost and QALYs of ``strategy`` versus ``comparator`` in each variation."""
-    i, j = model.strategy_names.index(strategy), model.strategy_names.index(comparator)
+    """Incremental cost and QALYs of ``strategy`` versus ``comparator`` in each variation;
+    without a comparator (a one-strategy model) the strategy's own cost and QALYs, so that
+    wtp·ΔQ − ΔC is its net monetary benefit."""
+    i = model.strategy_names.index(strategy)
+    if comparator is None:
+        return cost[:, i], qaly[:, i]
+    j = model.strategy_names.index(comparator)
     return cost[:, i] - cost[:, j], qaly[:, i] - qaly[:, j]
+
+
+def _ratio(d_cost, d_qaly, comparator):
+    """ICERs (NaN where one strategy dominates, and without a comparator)."""
+    if comparator is None:
+        return np.full(np.shape(d_cost), np.nan)
+    return icer(d_cost, d_qaly)
 
 
 def one_way(model: Model, wtp: float, strategy: str | None = None,
@@ -62,7 +92,7 @@ def one_way(model: Model, wtp: float, strategy: str | None = None,
                          for side in ("low", "high")]
     cost, qaly = _batch(model, variations)
     d_cost, d_qaly = _incremental(cost, qaly, model, strategy, comparator)
-    inmb, ratio = wtp * d_qaly - d_cost, icer(d_cost, d_qaly)
+    inmb, ratio = wtp * d_qaly - d_cost, _ratio(d_cost, d_qaly, comparator)
     table = pd.DataFrame({
         "parameter": names,
         "base": [model.parameters[n].value for n in names],
@@ -76,7 +106,7 @@ def one_way(model: Model, wtp: float, strategy: str | None = None,
     table["range"] = (table["inmb_high"] - table["inmb_low"]).abs()
     table.attrs.update(base_inmb=float(inmb[0]), base_icer=float(ratio[0]),
                        base_inc_cost=float(d_cost[0]), base_inc_qaly=float(d_qaly[0]), wtp=wtp,
-                       strategy=strategy, comparator=comparator)
+                       strategy=strategy, comparator=comparator or NO_COMPARATOR)
     return table.sort_values("range", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -107,18 +137,18 @@ def scenarios(model: Model, wtp: float, strategy: str | None = None,
     for name in ["base case", *model.scenarios]:
         m = model if name == "base case" else scenario_model(model, name)
         s = run(m).summary()
-        d_cost = s.at[strategy, "cost"] - s.at[comparator, "cost"]
-        d_qaly = s.at[strategy, "qaly"] - s.at[comparator, "qaly"]
         row = {"scenario": name}
         for strat in s.index:
             row[f"{strat}: cost"] = s.at[strat, "cost"]
             row[f"{strat}: QALYs"] = s.at[strat, "qaly"]
+        d_cost, d_qaly = (float(x[0]) for x in _incremental(
+            s["cost"].to_numpy()[None], s["qaly"].to_numpy()[None], m, strategy, comparator))
         row["incremental cost"], row["incremental QALYs"] = d_cost, d_qaly
-        row["ICER"] = float(icer(d_cost, d_qaly))
+        row["ICER"] = float(_ratio(np.array([d_cost]), np.array([d_qaly]), comparator)[0])
         row["INMB"] = wtp * d_qaly - d_cost
         rows.append(row)
     table = pd.DataFrame(rows).set_index("scenario")
-    table.attrs.update(strategy=strategy, comparator=comparator, wtp=wtp)
+    table.attrs.update(strategy=strategy, comparator=comparator or NO_COMPARATOR, wtp=wtp)
     return table
 
 
@@ -127,5 +157,8 @@ def threshold_prices(model: Model, parameter: str, wtps: Sequence[float],
     """Value of ``parameter`` (a price) at which ``strategy`` versus ``comparator`` has an ICER
     equal to each willingness to pay."""
     strategy, comparator = _pair(model, strategy, comparator)
+    if comparator is None:
+        raise ValueError("threshold prices compare two strategies; the model has one "
+                         f"({strategy})")
     return pd.Series([threshold_price(model, parameter, strategy, comparator, w) for w in wtps],
                      index=pd.Index(list(wtps), name="wtp"), name=parameter)

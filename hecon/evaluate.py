@@ -25,7 +25,25 @@ from .toxicity import toxicity_profiles
 MONTHS_PER_YEAR = 12.0
 COST_CATEGORIES = ("car_t", "drugs", "subsequent_drugs", "administration", "monitoring",
                    "toxicity", "palliative_care", "terminal_care")
+#: Readable names of the cost categories.
 EFFECTS = ("ly", "qaly", "evlyg", "pf_years", "tf_years", "on_tx_years", "palliative_years")
+#: Clinical items (undiscounted, per patient) of every model, whatever its regimens: the other
+#: items are one ``started <line>`` per line (:func:`started_item`) and one per adverse event.
+CLINICAL_ITEMS = ("life_expectancy", "pf_years_undiscounted", "tf_years_undiscounted")
+INFUSED = "infused CAR T"  # CAR T infusions per patient (0 in a model without CAR T)
+STARTED = "started "  # prefix of the lines-started items
+
+
+def started_item(line_label: str) -> str:
+    """The clinical item counting patients who start line ``line_label`` (e.g. "2L")."""
+    return STARTED + line_label
+
+
+def clinical_groups(items) -> tuple[list[str], list[str]]:
+    """The ``started <line>`` items and the adverse-event items among clinical ``items``."""
+    started = [str(i) for i in items if str(i).startswith(STARTED)]
+    fixed = {*CLINICAL_ITEMS, INFUSED, *started}
+    return started, [str(i) for i in items if str(i) not in fixed]
 
 
 @dataclass
@@ -299,10 +317,10 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
         q_rate += line_q
         ae_loss = ae_loss + prof.qaly_loss * total(ls.treat, w.out_event)
         on_tx = on_tx + total(ls.on, w.out)
-        clinical[f"started {model.settings.line_label(line_no)}"] = total(ls.entries, w.count)
+        clinical[started_item(model.settings.line_label(line_no))] = total(ls.entries, w.count)
         n_treated = total(ls.treat, w.count)
         if cart is not None:
-            clinical["infused CAR T"] = clinical.get("infused CAR T", zero) + n_treated
+            clinical[INFUSED] = clinical.get(INFUSED, zero) + n_treated
         for label, r in prof.events.items():
             clinical[label] = clinical.get(label, zero) + r * n_treated
     terms += _priced("palliative_care", "rate", palliative, paths, ps,
@@ -324,9 +342,9 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
         "tf_years": tf, "on_tx_years": on_tx,
         "palliative_years": dsum(palliative, w.out),
     }
-    clinical = {"life_expectancy": dsum(alive, w.undiscounted),
-                "pf_years_undiscounted": dsum(first_pf, w.undiscounted),
-                "tf_years_undiscounted": tf0, **clinical}
+    clinical = dict(zip(CLINICAL_ITEMS, (dsum(alive, w.undiscounted),
+                                         dsum(first_pf, w.undiscounted), tf0), strict=True),
+                    **clinical)
     out = {"costs": costs, "effects": effects, "clinical": clinical,
            "_series": (alive, q_rate, ae_loss, ps[regs[0].utility])}
     if with_cost_series:
@@ -421,7 +439,7 @@ def _add_evlyg(totals: list[dict], series: list, w: _Weights) -> None:
 
 def _stack(model: Model, ps: ParameterSet, totals: list[dict]) -> dict[str, xr.DataArray]:
     """Per-strategy dicts of (D,) arrays → DataArrays (draw, strategy, category/measure/item)."""
-    items = list(dict.fromkeys(k for tot in totals for k in tot["clinical"]))
+    items = list(dict.fromkeys([*(k for tot in totals for k in tot["clinical"]), INFUSED]))
     zero = np.zeros(ps.n_draws)
     coords = {"draw": np.arange(ps.n_draws), "strategy": model.strategy_names}
 

@@ -21,9 +21,10 @@ import openpyxl
 import pandas as pd
 
 from . import __version__
+from .io.outputs import atomic_path, transaction
 from .io.tables import model_to_tables, tables_to_model
 from .io.workbook_in import load_workbook, write_input_workbook
-from .io.xlsx import atomic_path, write_table
+from .io.xlsx import write_table
 from .model import Curve, Model, Parameter
 from .plots import plot_extrapolation, plot_km_fits, plot_log_cumhazard
 from .survival.adjust import years_per_unit
@@ -137,14 +138,17 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
         new_model = _with_fit(load_workbook(write_into), curve_name, fits[chosen], time_unit,
                               source)
 
-    _write_workbook(output, force, table, ipd, _curves(km, ipd, fits, horizon), notes,
-                    km_csv, at_risk_csv, time_unit, horizon)
-    figures = [*plot_km_fits(km, fits, time_unit, figure_stems[0], force=force),
-               *plot_extrapolation(km, fits, horizon, time_unit, figure_stems[1], force=force),
-               *plot_log_cumhazard(km, fits, figure_stems[2], time_unit=time_unit,
-                                   force=force)]
-    if new_model is not None:
-        write_input_workbook(new_model, copy_path, force=force)
+    inputs = [p for p in (km_csv, at_risk_csv, write_into) if p is not None]
+    with transaction(inputs, force=force):  # the workbook, figures and copy: all or none
+        _write_workbook(output, force, table, ipd, _curves(km, ipd, fits, horizon), notes,
+                        km_csv, at_risk_csv, time_unit, horizon)
+        figures = [*plot_km_fits(km, fits, time_unit, figure_stems[0], force=force),
+                   *plot_extrapolation(km, fits, horizon, time_unit, figure_stems[1],
+                                       force=force),
+                   *plot_log_cumhazard(km, fits, figure_stems[2], time_unit=time_unit,
+                                       force=force)]
+        if new_model is not None:
+            write_input_workbook(new_model, copy_path, force=force)
     return FitReport(table, fits, ipd, output, tuple(figures), copy_path, tuple(notes))
 
 

@@ -14,6 +14,10 @@ import numpy as np
 import pandas as pd
 
 Ref = str | float
+MAX_CYCLES = 20_000  # daily cycles over 54 years; weekly over 383
+MAX_HORIZON_YEARS = 150.0
+ENGINE_ARRAYS = 16  # arrays of (draw, strategy, line, cycle) the engine holds at once
+MAX_SEED = 2**31 - 1  # seeds are stored in 32-bit integer fields (netCDF-3, Excel)
 
 
 @dataclass(frozen=True)
@@ -222,15 +226,33 @@ class Settings:
         return f"{self.first_line + index}L"
 
     def validate(self) -> None:
-        if not self.horizon > 0:
-            raise ValueError(f"horizon must be > 0 years, got {self.horizon:g}")
-        if not self.cycle_days > 0:
+        """Refuse settings the engine cannot run: the horizon, the cycle (at most
+        :data:`MAX_CYCLES` cycles, with the memory they would need), shares, rates and seed."""
+        if not 0 < self.horizon <= MAX_HORIZON_YEARS:
+            raise ValueError(f"horizon must be > 0 and <= {MAX_HORIZON_YEARS:g} years, got "
+                             f"{self.horizon:g}")
+        if not 0 < self.cycle_days < float("inf"):
             raise ValueError(f"cycle_days must be > 0, got {self.cycle_days:g}")
         if self.cycle_years > self.horizon:
             raise ValueError(f"cycle ({self.cycle_days:g} days) is longer than the horizon "
                              f"({self.horizon:g} years)")
+        if self.n_cycles > MAX_CYCLES:
+            need = (self.n_cycles + 1) * 8 * ENGINE_ARRAYS / 2**20
+            shortest = self.horizon * 365.25 / MAX_CYCLES
+            raise ValueError(
+                f"cycle_days {self.cycle_days:g} over a {self.horizon:g}-year horizon gives "
+                f"{self.n_cycles:,} cycles (about {need:,.0f} MiB per strategy and line for "
+                f"one draw); at most {MAX_CYCLES:,} cycles are allowed: use cycle_days >= "
+                f"{shortest:.3g} (1 = daily, 7 = weekly) or a shorter horizon")
         if not 0 <= self.male <= 1:
             raise ValueError(f"male share must be in [0, 1], got {self.male:g}")
+        for name in ("discount_costs", "discount_outcomes"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1) (0.03 = 3% a year), got "
+                                 f"{getattr(self, name):g}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED:,} (2**31 - 1), "
+                             f"got {self.seed}")
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,14 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .evaluate import evaluate
+from .evaluate import STARTED, evaluate
 from .memory import keep_freed_memory
-from .model import Model, ParameterSet
+from .model import ENGINE_ARRAYS, Model, ParameterSet
 from .sampling import DirichletGroup, Group, MvnGroup, sample
 from .units import draws_out_of_bounds
 
 BLOCK = 100  # draws per seed block (chunk sizes are whole blocks)
 MEMORY_BUDGET = 512 * 2**20  # bytes of engine arrays per chunk
-_ARRAYS_PER_CELL = 16  # engine arrays of shape (draw, strategy, line, cycle) alive at once
 
 
 def groups(model: Model) -> list[Group]:
@@ -56,7 +55,7 @@ def auto_chunk(model: Model) -> int:
     """Draws per chunk keeping the engine's working set near :data:`MEMORY_BUDGET`."""
     st = model.settings
     cells = len(model.strategies) * max(len(s.lines) for s in model.strategies) * (st.n_cycles + 1)
-    draws = MEMORY_BUDGET // (cells * 8 * _ARRAYS_PER_CELL)
+    draws = MEMORY_BUDGET // (cells * 8 * ENGINE_ARRAYS)
     return max(BLOCK, draws // BLOCK * BLOCK)
 
 
@@ -157,23 +156,23 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
     Dask ``client`` (``shared`` scattered once), else in a pool of ``threads`` threads (default:
     one per available core; glibc is then asked to keep freed memory for reuse, see
     :mod:`hecon.memory`). ``done(a, b)`` is called as each span finishes."""
-    if client is not None:
-        from dask.distributed import as_completed as dask_completed
+    pool, parts = None, {}
+    try:  # an interrupt while submitting or waiting cancels the chunks not yet started
+        if client is not None:
+            from dask.distributed import as_completed as dask_completed
 
-        remote = client.scatter(shared, broadcast=True, hash=False)  # a fresh key per run
-        futures = {client.submit(fn, remote, seeds[a:b], a, pure=False): (a, b)
-                   for a, b in spans}
-        completed, pool = dask_completed(futures), None
-    else:
-        threads = available_cores() if threads is None else int(threads)
-        if threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
-        keep_freed_memory()
-        pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
-        futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
-        completed = as_completed(futures)
-    parts: dict[int, dict[str, np.ndarray]] = {}
-    try:
+            remote = client.scatter(shared, broadcast=True, hash=False)  # a fresh key per run
+            futures = {client.submit(fn, remote, seeds[a:b], a, pure=False): (a, b)
+                       for a, b in spans}
+            completed = dask_completed(futures)
+        else:
+            threads = available_cores() if threads is None else int(threads)
+            if threads < 1:
+                raise ValueError(f"threads must be >= 1, got {threads}")
+            keep_freed_memory()
+            pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
+            futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
+            completed = as_completed(futures)
         for fut in completed:
             a, b = futures[fut]
             parts[a] = fut.result()
@@ -227,19 +226,25 @@ class PSAResults:
         return self.data["effects"].sel(measure=measure, drop=True)
 
     def to_netcdf(self, path: str | Path) -> Path:
-        """Save the draws (NetCDF); written to a temporary file and renamed into place."""
-        from .io.xlsx import atomic_path
+        """Save the draws (NetCDF); written to a temporary file and renamed into place. A seed
+        beyond netCDF-3's 32-bit integer attributes is stored as text (read back as a number)."""
+        from .io.outputs import atomic_path
 
+        data = self.data
+        seed = data.attrs.get("seed")
+        if isinstance(seed, int | np.integer) and not -(2**31) <= seed < 2**31:
+            data = data.copy()
+            data.attrs["seed"] = str(seed)
         with atomic_path(path, force=True) as tmp:
-            self.data.to_netcdf(tmp)
+            data.to_netcdf(tmp)
         return Path(path)
 
     def reached_line(self, strategy: str) -> xr.DataArray:
         """Share of the cohort starting each line, per draw (draw, line)."""
         clinical = self.data["clinical"].sel(strategy=strategy, drop=True)
-        items = [str(i) for i in clinical["item"].to_numpy() if str(i).startswith("started ")]
+        items = [str(i) for i in clinical["item"].to_numpy() if str(i).startswith(STARTED)]
         out = clinical.sel(item=items)
-        return out.assign_coords(item=[i.removeprefix("started ") for i in items]).rename(
+        return out.assign_coords(item=[i.removeprefix(STARTED) for i in items]).rename(
             item="line")
 
     def survival(self, strategy: str, measure: str = "os", times=(1.0,),
@@ -288,4 +293,7 @@ class PSAResults:
     @classmethod
     def from_netcdf(cls, model: Model, path: str | Path) -> PSAResults:
         with xr.open_dataset(path) as ds:
-            return cls(model, ds.load())
+            data = ds.load()
+        if isinstance(data.attrs.get("seed"), str):
+            data.attrs["seed"] = int(data.attrs["seed"])
+        return cls(model, data)

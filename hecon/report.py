@@ -22,10 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
-import shutil
-import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +35,9 @@ from .dominance import (
     status_icer,
     versus_text,
 )
-from .io.xlsx import atomic_path
-from .labels import curve_labels
+from .evaluate import INFUSED, clinical_groups
+from .io.outputs import atomic_path, transaction
+from .labels import COST_LABELS, curve_labels
 from .model import Model
 from .report_analyses import thresholds, uncertainty
 from .report_cheers import cheers_items
@@ -284,9 +281,9 @@ def _results(res: Results, figs: _Figures) -> str:
     rows = [["Life expectancy (years, undiscounted)",
              *(_num(v) for v in clin["life_expectancy"])]]
     rows += [[f"Share who {c}", *(_pct(v) for v in clin[c])]
-             for c in clin.columns if c.startswith("started")]
-    if "infused CAR T" in clin:
-        rows.append(["Share infused with CAR T", *(_pct(v) for v in clin["infused CAR T"])])
+             for c in clinical_groups(clin.columns)[0]]
+    if clin[INFUSED].any():
+        rows.append(["Share infused with CAR T", *(_pct(v) for v in clin[INFUSED])])
     out += _table(["Measure", *clin.index], rows, numeric=range(1, len(clin.index) + 1),
                   caption="Clinical outcomes per patient (undiscounted)")
     return out
@@ -304,7 +301,7 @@ def _key_figure(res: Results, figs: _Figures) -> str:
 def _costs(res: Results, figs: _Figures) -> str:
     cur = res.model.settings.currency
     c = res.costs
-    rows = [[rf.COST_LABELS.get(cat, cat), *(_money(v, cur) for v in c[cat])]
+    rows = [[COST_LABELS.get(cat, cat), *(_money(v, cur) for v in c[cat])]
             for cat in c.columns]
     out = _table(["Category", *c.index], rows, numeric=range(1, len(c.index) + 1),
                  caption=f"Discounted cost per patient by category ({cur}, price year "
@@ -391,39 +388,6 @@ def _meta(model: Model, input_path, scenario, psa_draws) -> str:
 
 
 # -- writing -----------------------------------------------------------------------------------
-def _check_figure_dir(directory: Path, force: bool) -> None:
-    if not directory.exists():
-        return
-    if not directory.is_dir():
-        raise FileExistsError(f"{directory} exists and is not a directory")
-    entries = list(directory.iterdir())
-    if entries and not force:
-        raise FileExistsError(f"{directory} exists; choose another name or pass --force")
-    foreign = [e.name for e in entries if not (e.is_file() and e.suffix in (".png", ".svg"))]
-    if foreign:
-        raise FileExistsError(f"{directory} holds files other than figures "
-                              f"({', '.join(sorted(foreign)[:3])}); not replacing it")
-
-
-def _replace_dir(new: Path, final: Path, force: bool) -> None:
-    """Move the finished figure directory into place (an existing one only with force)."""
-    _check_figure_dir(final, force)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(new, 0o777 & ~umask)  # mkdtemp makes directories private
-    if not final.exists():
-        os.replace(new, final)
-        return
-    old = final.with_name(f".{final.name}-old-{uuid.uuid4().hex[:8]}")
-    os.replace(final, old)
-    try:
-        os.replace(new, final)
-    except OSError:
-        os.replace(old, final)
-        raise
-    shutil.rmtree(old)
-
-
 def write_report(model: Model, path: str | Path, *, input_path: str | Path | None = None,
                  psa_draws: int = 0, seed: int | None = None, force: bool = False,
                  budget: pd.DataFrame | None = None, scenario: str | None = None,
@@ -440,15 +404,13 @@ def write_report(model: Model, path: str | Path, *, input_path: str | Path | Non
     """
     path = Path(path)
     figure_dir = path.parent / f"{path.stem}-figures"
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; choose another name or pass --force")
-    _check_figure_dir(figure_dir, force)
     psa_draws = int(psa_draws)
     model.settings.validate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.stem}-figures-", dir=path.parent))
-    try:
-        figs = _Figures(tmp_dir)
+    inputs = [] if input_path is None else [input_path]
+    with transaction(inputs, force=force) as tx:
+        tx.claim(path)
+        tx.claim(figure_dir, folder=True)
+        figs = _Figures(tx.stage_folder(figure_dir))
         res = run(model)
         notes: list[str] = []
         cur = model.settings.currency
@@ -464,11 +426,7 @@ def write_report(model: Model, path: str | Path, *, input_path: str | Path | Non
                 "budget": _budget(budget, cur, figs), "cheers": _cheers(psa_draws > 0)}
         body["methods"] = _methods(res, scenario, notes)
         text = _document(model, body, _meta(model, input_path, scenario, psa_draws))
-        with atomic_path(path, force=force) as tmp:
+        with atomic_path(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
-            _replace_dir(tmp_dir, figure_dir, force)
-    finally:
-        if tmp_dir.exists():
-            shutil.rmtree(tmp_dir)
-    return ReportInfo(path, figs.paths(figure_dir), list(SECTIONS), path.stat().st_size)
+    return ReportInfo(path, figs.paths(figure_dir), list(SECTIONS), len(text.encode("utf-8")))
 

@@ -10,7 +10,7 @@ import xarray as xr
 
 from . import predicted
 from .cea import icer_table, net_benefit
-from .evaluate import Evaluation, evaluate
+from .evaluate import Evaluation, evaluate, started_item
 from .model import Model, ParameterSet
 from .predicted import interpolate, line_index
 
@@ -135,7 +135,7 @@ class Results:
         labels = [self.model.settings.line_label(i)
                   for i in range(len(self.model.strategies[self._s(strategy)].lines))]
         row = self.clinical.loc[strategy]
-        return pd.Series([float(row[f"started {lab}"]) for lab in labels],
+        return pd.Series([float(row[started_item(lab)]) for lab in labels],
                          index=pd.Index(labels, name="line"), name="share")
 
     def time_to_line(self, strategy: str) -> pd.Series:

@@ -37,6 +37,7 @@ import pandas as pd
 
 from .curves import build_curve
 from .data import TARGETS_NAME, data_path
+from .evaluate import INFUSED
 from .model import ParameterSet
 
 DEFAULT_TARGETS = data_path(TARGETS_NAME)
@@ -96,7 +97,7 @@ def _value(results, row, ps) -> float:
             share = trace.sel(state=states).sum("state").to_numpy()
         return _at(share, years, t)
     if kind == "never_infused":
-        return 1.0 - float(results.clinical.loc[strategy, "infused CAR T"])
+        return 1.0 - float(results.clinical.loc[strategy, INFUSED])
     if kind == "line_start":
         return float(results.reached_line(strategy)[line])
     if kind == "cumulative_cost":

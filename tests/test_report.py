@@ -348,23 +348,20 @@ def test_failure_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_replace_figure_dir_with_force(tmp_path):
-    from hecon.report import _replace_dir
+    from hecon.io.outputs import OutputError, transaction
 
-    final, new = tmp_path / "r-figures", tmp_path / ".new"
+    final = tmp_path / "r-figures"
     final.mkdir()
     (final / "old.png").write_bytes(b"old")
-    new.mkdir()
-    (new / "a.svg").write_text("<svg/>")
-    with pytest.raises(FileExistsError):
-        _replace_dir(new, final, force=False)
-    _replace_dir(new, final, force=True)
+    with pytest.raises(FileExistsError), transaction(force=False) as tx:
+        tx.stage_folder(final)
+    with transaction(force=True) as tx:
+        (tx.stage_folder(final) / "a.svg").write_text("<svg/>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r-figures"]
     assert [p.name for p in final.iterdir()] == ["a.svg"]
     (final / "notes.txt").write_text("mine")  # a folder holding other files is never replaced
-    other = tmp_path / ".other"
-    other.mkdir()
-    with pytest.raises(FileExistsError, match="other than figures"):
-        _replace_dir(other, final, force=True)
+    with pytest.raises(OutputError, match="other than figures"), transaction(force=True) as tx:
+        tx.stage_folder(final)
 
 
 def test_inline_svg_prefixes_ids():

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import hecon
-from hecon.cli import _threshold_prices
+from hecon.commands import _threshold_prices
 from hecon.dominance import incremental_text
+from hecon.evaluate import INFUSED
 from hecon.examples import cilta_cel_sequencing
 from hecon.validation import validation_table
 
@@ -48,7 +49,7 @@ def section() -> str:
                             for c in tox)
         lines.append(f"| {name} | {_money(row['cost'])} | {row['ly']:.3f} | {row['qaly']:.3f} | "
                      f"{row['evlyg']:.3f} | {row['pf_years']:.3f} | {row['tf_years']:.3f} | "
-                     f"{clin.loc[name, 'infused CAR T']:.1%} | {events} |")
+                     f"{clin.loc[name, INFUSED]:.1%} | {events} |")
     lines += ["", "Incremental analysis (QALYs):", "",
               "| strategy | incremental cost | incremental QALYs | ICER | status |",
               "|---|---|---|---|---|"]

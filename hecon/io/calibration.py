@@ -16,6 +16,7 @@ calibrated with.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,9 +26,10 @@ import pandas as pd
 
 from ..calibration import TARGET_MEASURES, Calibration
 from ..model import Model
+from .outputs import atomic_path, outside_transaction, transaction
 from .tables import JOINT, SHEETS, InputError, Tables, _Reader
 from .workbook_in import load_workbook, write_input_workbook
-from .xlsx import atomic_path, put
+from .xlsx import put
 
 ITEMS = ("target", "parameter")
 
@@ -125,23 +127,20 @@ def write_calibrated_copy(model: Model, tables: Tables, source: str | Path, out:
     """Write ``model`` (from :func:`calibrated_model`) to ``out`` with the input's Calibration
     rows, and check that it reads back. ``out`` may not be the input."""
     source, out = Path(source), Path(out)
-    if out.resolve() == source.resolve():
-        raise ValueError(f"the output {out} is the input workbook; hecon never overwrites an "
-                         "input: choose another name")
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; choose another name or pass --force")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_input_workbook(model, out, force=force)
-    wb = openpyxl.load_workbook(out)
-    ws = wb["Calibration"]
-    columns = SHEETS["Calibration"]
-    for r, row in enumerate(tables.get("Calibration", []), start=2):
-        for c, name in enumerate(columns, start=1):
-            if name in row:
-                put(ws, r, c, row[name].value)
-    with atomic_path(out, force=True) as tmp:
-        wb.save(tmp)
-    load_workbook(out)  # the copy must be a valid input workbook
+    with transaction([source], force=force) as tx:  # one file, checked before it is in place
+        tx.claim(out)
+        with tempfile.TemporaryDirectory() as scratch, outside_transaction():
+            draft = write_input_workbook(model, Path(scratch) / out.name)
+            wb = openpyxl.load_workbook(draft)
+        ws = wb["Calibration"]
+        columns = SHEETS["Calibration"]
+        for r, row in enumerate(tables.get("Calibration", []), start=2):
+            for c, name in enumerate(columns, start=1):
+                if name in row:
+                    put(ws, r, c, row[name].value)
+        with atomic_path(out) as tmp:
+            wb.save(tmp)
+            load_workbook(tmp)  # the copy must be a valid input workbook
     return out
 
 

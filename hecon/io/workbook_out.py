@@ -26,6 +26,7 @@ from .. import __version__
 from ..cea import decision_wtp
 from ..curves import survival_as_used
 from ..dominance import STATUS_NOTE, STATUS_WORDS, icer_cell, status_icer
+from ..evaluate import INFUSED, clinical_groups
 from ..labels import COST_LABELS, MEASURES, cost_label, curve_labels
 from .workbook_in import file_sha256
 from .xlsx import (
@@ -242,12 +243,12 @@ def _clinical(ws, res: Results) -> None:
         ("On-treatment years (discounted)", eff["on_tx_years"], YEARS),
         ("Progressed years in palliative care (discounted)", eff["palliative_years"], YEARS),
     ]
-    rows += [(f"Share who {c}", clin[c], SHARE) for c in clin.columns if c.startswith("started")]
-    if "infused CAR T" in clin:  # a model without CAR T has no infusions to report
-        rows.append(("Share who receive CAR T (infused)", clin["infused CAR T"], SHARE))
+    started, events = clinical_groups(clin.columns)
+    rows += [(f"Share who {c}", clin[c], SHARE) for c in started]
+    rows.append(("Share who receive CAR T (infused)", clin[INFUSED], SHARE))
     hidden = placeholder_events(res.model)
     rows += [(f"{c}: episodes per 1,000 patients", 1000 * clin[c], "#,##0.0")
-             for c in clin.columns if "(" in c and c not in hidden]
+             for c in events if c not in hidden]
     header = ("Measure", *eff.index)
     write_table(ws, header, [(label, *map(float, v)) for label, v, _ in rows], widths={0: 52})
     for i, (_, _, fmt) in enumerate(rows, start=2):

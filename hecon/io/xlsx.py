@@ -1,21 +1,22 @@
-"""Spreadsheet writing shared by the input and results workbooks: atomic saves, cells that are
-never formulas, header styling, column widths from the displayed values, page setup."""
+"""Spreadsheet writing shared by the input and results workbooks: cells that are never
+formulas, header styling, column widths from the displayed values, page setup, defined names
+for parameters; files are saved through :func:`hecon.io.outputs.atomic_path`."""
 
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
+
+from .outputs import atomic_path
+
+__all__ = ["HEADER_FILL", "atomic_path", "put", "write_table"]
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 MAX_WIDTH = 60  # characters; longer text wraps
@@ -28,30 +29,6 @@ def font(bold: bool = False, size: float = 11, **kw) -> Font:
     """The workbook's font with a name and size (a style without them prints in a fallback
     font that spreadsheet programs do not fit to the column)."""
     return Font(name="Calibri", size=size, bold=bold, **kw)
-
-
-@contextmanager
-def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it into place.
-
-    An existing ``path`` is refused unless ``force``; on failure the temporary file is removed
-    and ``path`` is untouched.
-    """
-    path = Path(path)
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; choose another name or pass --force")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; outputs are ordinary files
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def put(ws: Worksheet, row: int, col: int, value: Any, number_format: str | None = None):
