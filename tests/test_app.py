@@ -104,7 +104,7 @@ def _validate_messages(model, tmp_path, capsys) -> list[str]:
 
 
 @pytest.mark.parametrize("name, value, expected", [
-    ("p_not_infused_2l", 1.5, "p_not_infused_2l: found 1.5; a probability (probability) must "
+    ("p_not_infused", 1.5, "p_not_infused: found 1.5; a probability (probability) must "
                               "be in [0, 1]"),
     ("cilta_cel_price", -5.0, "cilta_cel_price: found -5.0; a cost (USD) must be in [0, inf)"),
 ])
