@@ -446,12 +446,13 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     curves["os_soc_4l"] = Curve("os_soc_4l", "exponential", {"rate": "os_soc_4l_rate"},
                                 source=cite("loco_os_median"))
     pps = v("loco_os_median") - v("loco_pfs_median")
-    P.add("os_palliative_rate", math.log(2) / pps, "per month", assumption(
-        f"survival without further active therapy exponential with median {pps:.1f} mo = median "
-        f"OS - median PFS in LocoMMotion ({cite('loco_os_median')}; a difference of medians, "
-        "not a published post-progression median); PSA lognormal se(log) 0.3; scenario "
-        "'palliative survival MAMMOTH'"), "lognormal_sdlog", (0.3,),
-        math.log(2) / (pps * 1.5), math.log(2) / (pps * 0.6))
+    P.add("os_palliative_median", pps, "months", assumption(
+        f"median survival without further active therapy (exponential), start value {pps:.1f} "
+        f"mo = median OS - median PFS in LocoMMotion ({cite('loco_os_median')}; a difference of "
+        "medians, not a published post-progression median); calibrated; scenario 'palliative "
+        "survival MAMMOTH'"))
+    P.derived("os_palliative_rate", "=LN(2)/os_palliative_median", "per month",
+              "formula: exponential rate of the palliative median survival")
     pps_m = v("mammoth_os_median") - v("mammoth_pfs_median")
     P.add("os_palliative_rate_mammoth", math.log(2) / pps_m, "per month", assumption(
         f"scenario: median {pps_m:.1f} mo = median OS - median PFS of the next regimen in "
@@ -462,11 +463,16 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
 
     # -- death shares and attrition ------------------------------------------------------------
     ds = {"2l": 0.15, "3l": 0.20, "4l": 0.25, "cart": 0.20}
+    src_ds = assumption("share of PFS events that are deaths (no published split of PFS events "
+                        "found); scenario 'death shares high'")
     for key, val in ds.items():
-        P.beta(f"death_share_{key}", val, 0.07, assumption(
-            "share of PFS events that are deaths (no published split of PFS events found); "
-            "checked against CARTITUDE-4 30-mo OS in validation; PSA beta se 0.07; scenario "
-            "'death shares high'"), unit="share", low=max(val - 0.1, 0.02), high=val + 0.1)
+        if f"death_share_{key}" in CALIBRATED_SHARES:  # calibrated on the log-odds scale
+            P.add(f"death_share_{key}_logit", math.log(val / (1 - val)), "log-odds", src_ds)
+            P.derived(f"death_share_{key}", f"=1/(1+EXP(-death_share_{key}_logit))", "share",
+                      "formula: the calibrated log-odds as a share, so every PSA draw is a share")
+        else:
+            P.beta(f"death_share_{key}", val, 0.07, src_ds + "; PSA beta se 0.07", unit="share",
+                   low=max(val - 0.1, 0.02), high=val + 0.1)
     for line, nontx, tx in (("2l", "attr_nontx_2l", "attr_tx_2l"),
                             ("3l", "attr_nontx_3l", "attr_tx_3l")):
         reach = 1 - (v(nontx) + v(tx)) / 2
@@ -789,10 +795,14 @@ def attenuated_3l(P: Params, curves: dict, fam_c1: str, diag: dict, coef_c2, coe
                                                               "weibull")[0]
 
 
+#: death shares calibrated through their log-odds (so that PSA draws stay shares)
+CALIBRATED_SHARES = ("death_share_2l", "death_share_cart")
 #: calibrated parameters and their bounds: the assumptions that shape survival after
-#: progression (death shares of PFS events, palliative survival) and the 3L cost after DPd
-CALIBRATED = {"death_share_2l": (0.01, 0.6), "death_share_cart": (0.01, 0.6),
-              "os_palliative_rate": (0.01, 1.0), "cost_soc_3l": (5_000.0, 80_000.0)}
+#: progression (death shares of PFS events, palliative median survival: QALYs are about linear
+#: in it, so its skewed PSA draws bias the PSA mean less than a rate would) and the 3L cost
+#: after DPd
+CALIBRATED = {**{f"{n}_logit": (-5.0, 2.0) for n in CALIBRATED_SHARES},
+              "os_palliative_median": (1.0, 60.0), "cost_soc_3l": (5_000.0, 80_000.0)}
 
 
 def calibration_targets() -> pd.DataFrame:
