@@ -259,3 +259,12 @@ def test_validate_samples_the_psa_and_applies_every_scenario(model, tmp_path, ca
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "scenario 'bad'" in err and "u_pf_2l" in err
+
+
+def test_the_library_refuses_a_fifo_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "model.xlsx"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        hecon.load_workbook(fifo)

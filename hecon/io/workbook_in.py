@@ -81,6 +81,9 @@ def file_sha256(path: str | Path) -> str:
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(f"input workbook not found: {path}")
+    if not path.is_file():  # a folder or a FIFO: never opened (a FIFO would block the read)
+        raise InputError([Problem(str(path), "file", "not a regular file",
+                                  "an .xlsx workbook file")])
     if path.suffix.lower() != ".xlsx":
         raise InputError([Problem(path.name, "file type", path.suffix, "hecon reads .xlsx "
                                   "workbooks only (.xlsm is refused so that no macro is loaded;"
