@@ -9,12 +9,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .cea import threshold_price
 from .dominance import icer
 from .evaluate import evaluate
 from .io.tables import scenario_model
 from .model import Model, ParameterSet
 from .results import run
+from .threshold import threshold_price
 
 NO_COMPARATOR = "no comparator"  # a one-strategy model: its net monetary benefit is analysed
 

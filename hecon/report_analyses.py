@@ -18,7 +18,7 @@ MAX_TORNADO = 15  # parameters shown in the tornado diagram (widest ranges)
 
 def thresholds(model: Model, notes: list[str]) -> tuple[str, str]:
     """The threshold-price note and table ("" when not computed)."""
-    from .cea import product_price_parameter, threshold_price, uses_product
+    from .threshold import product_price_parameter, threshold_price, uses_product
 
     cur = model.settings.currency
     param = product_price_parameter(model)

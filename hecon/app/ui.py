@@ -9,8 +9,9 @@ from __future__ import annotations
 import pandas as pd
 from shiny import ui
 
-from ..cea import decision_wtp, product_price_parameter, uses_product
+from ..cea import decision_wtp
 from ..model import Model, Parameter
+from ..threshold import product_price_parameter, uses_product
 from .figures import MAX_DRAWS, line_labels
 from .whatif import GROUPS, SETTINGS, parameter_groups
 
