@@ -101,20 +101,8 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
                                                   family, families, at_risk_csv, output)
     elif copy_path is not None:
         raise ValueError("copy_path needs write_into (the input workbook to copy)")
-    if at_risk_csv is None and total_events is not None:
-        raise ValueError("total_events needs an at-risk table (it sets the Guyot censoring)")
-    splines = [f for f in families if parse_spline_family(f)]
-    if at_risk_csv is None and splines:
-        raise ValueError(f"{', '.join(splines)}: spline families are fitted by maximum "
-                         "likelihood only; give an at-risk table")
-    figure_stems = [output.with_name(f"{output.stem}-{name}") for name in FIGURES]
-    targets = [output, *(Path(f"{s}.{fmt}") for s in figure_stems for fmt in ("png", "svg"))]
-    if copy_path is not None:
-        targets.append(copy_path)
-    existing = [str(p) for p in targets if p.exists()]
-    if existing and not force:
-        raise FileExistsError(f"{', '.join(existing)} exist(s); choose another output or pass "
-                              "force")
+    figure_stems = _check_fit_options(at_risk_csv is not None, total_events, families, output,
+                                      copy_path, force)
 
     notes: list[str] = []
     km = _read_km(km_csv, notes)
@@ -150,6 +138,27 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
         if new_model is not None:
             write_input_workbook(new_model, copy_path, force=force)
     return FitReport(table, fits, ipd, output, tuple(figures), copy_path, tuple(notes))
+
+
+def _check_fit_options(at_risk: bool, total_events: int | None, families: list[str],
+                       output: Path, copy_path: Path | None, force: bool) -> list[Path]:
+    """Refuse options that need an at-risk table without one, and outputs that exist (unless
+    ``force``), before any work; the stems of the figures."""
+    if not at_risk and total_events is not None:
+        raise ValueError("total_events needs an at-risk table (it sets the Guyot censoring)")
+    splines = [f for f in families if parse_spline_family(f)]
+    if not at_risk and splines:
+        raise ValueError(f"{', '.join(splines)}: spline families are fitted by maximum "
+                         "likelihood only; give an at-risk table")
+    figure_stems = [output.with_name(f"{output.stem}-{name}") for name in FIGURES]
+    targets = [output, *(Path(f"{s}.{fmt}") for s in figure_stems for fmt in ("png", "svg"))]
+    if copy_path is not None:
+        targets.append(copy_path)
+    existing = [str(p) for p in targets if p.exists()]
+    if existing and not force:
+        raise FileExistsError(f"{', '.join(existing)} exist(s); choose another output or pass "
+                              "force")
+    return figure_stems
 
 
 def _check_write_into(write_into: Path, copy_path: str | Path | None, curve_name: str | None,
