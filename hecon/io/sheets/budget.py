@@ -49,7 +49,7 @@ def read_budget(rd: Reader, rows: list[Row], strategies: set[str]) -> tuple:
             if strat is not None and strat not in strategies:
                 rd.problem(row["strategy"].ref, f"{label} strategy", strat,
                            f"unknown strategy; valid: {', '.join(sorted(strategies))}")
-            elif None not in (year, strat, value):
+            elif year is not None and strat is not None and value is not None:
                 p[item].setdefault(int(year), {})[strat] = (value, row["value"].ref)
         else:
             high = None if item in ("members", "incidence_per_100k") else 1.0

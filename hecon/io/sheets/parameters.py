@@ -43,13 +43,14 @@ def read_parameters(rd: Reader, rows: list[Row]) -> None:
             rd.problem(row["distribution"].ref, name, dist,
                        f"unknown distribution; valid: {', '.join(DISTRIBUTIONS)}")
             dist = "fixed"
-        dist_params = tuple(rd.number(row, c, f"{name} {c}", sheet_ref=row["name"].ref)
-                            for c in DIST_COLUMNS.get(dist, ()))
+        found = [rd.number(row, c, f"{name} {c}", sheet_ref=row["name"].ref)
+                 for c in DIST_COLUMNS.get(dist, ())]
+        dist_params = tuple(p for p in found if p is not None)
         unit = rd.text(row, "unit", name, required=False) or ""
         low = rd.number(row, "dsa_low", f"{name} dsa_low", default=None)
         high = rd.number(row, "dsa_high", f"{name} dsa_high", default=None)
         group = rd.text(row, "group", name, required=False) or ""
-        if value is None or any(p is None for p in dist_params):
+        if value is None or len(dist_params) != len(found):
             continue
         formula = _derived_formula(rd, row, name, dist, low, high)
         _check_parameter(rd, row, name, value, unit, dist, dist_params, low, high)

@@ -33,9 +33,9 @@ class Reader:
         """A formula cell as (Ref, base value): the Ref is a parameter name for ``=name``, a
         number for a formula without parameters, else the formula over parameter names."""
         value = self.formulas.value(cell)
-        if value is None:
+        tree = None if value is None else self.formulas.tree(cell)
+        if value is None or tree is None:
             return None
-        tree = self.formulas.tree(cell)
         ref = tree[1] if tree[0] == "name" else value if not names(tree) else to_text(tree)
         return ref, value
 
@@ -78,7 +78,7 @@ class Reader:
              sheet_ref: str = "") -> str | None:
         cell = row.get(col)
         text = None if cell is None else cell.formula if cell.value is None else cell.value
-        if blank(text):
+        if cell is None or blank(text):
             if required:
                 self.problem(cell.ref if cell else sheet_ref, name, None, "a value is required")
             return None

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...model import CarTPathway, Curve, Model, Regimen
+from ...model import CarTPathway, Curve, Model, Ref, Regimen
 from .core import Row, label
 from .reader import Reader
 
@@ -37,7 +37,7 @@ def regimen_rows(model: Model) -> tuple[list[dict[str, Any]], list[dict[str, Any
             "p_not_infused": cart and cart.p_not_infused,
             "p_death_if_not_infused": cart and cart.p_death_if_not_infused,
             "bridging_utility": cart and cart.bridging_utility, "source": r.source})
-        costs = [("drug", m, v) for m, v in r.drug_cost]
+        costs: list[tuple[str, float | None, Ref]] = [("drug", m, v) for m, v in r.drug_cost]
         costs += [("administration", None, r.admin_cost), ("monitoring", None, r.monitoring_cost),
                   ("start", None, r.start_cost)]
         if cart is not None:
@@ -56,7 +56,7 @@ def read_regimens(rd: Reader, rows: list[Row], costs: list[Row],
                    curves: dict[str, Curve]) -> dict[str, Regimen]:
     regimens: dict[str, Regimen] = {}
     for name, row in rd.unique_rows(rows, "regimen", "regimen"):
-        curve_names = {}
+        curve_names: dict[str, str | None] = {}
         for col, required in (("pfs", True), ("ttd", False), ("os", False)):
             c = rd.text(row, col, f"{name} {col}", required=required)
             if c is not None and c not in curves:
@@ -76,7 +76,7 @@ def read_regimens(rd: Reader, rows: list[Row], costs: list[Row],
                 bridging_utility=rd.ref(row, "bridging_utility", f"{name} bridging_utility",
                                         default=0.0, high=1.0))
         regimens[name] = Regimen(
-            name, curve_names["pfs"],
+            name, curve_names["pfs"] or "",  # missing: a problem already, no Model is built
             rd.ref(row, "utility", f"{name} utility", high=1.0, sheet_ref=row["regimen"].ref),
             ttd=curve_names["ttd"], one_time=rd.flag(row, "one_time", f"{name} one_time"),
             death_share=rd.ref(row, "death_share", f"{name} death_share", default=0.0,
@@ -113,19 +113,19 @@ def _read_costs(rd: Reader, rows: list[Row], regimens: dict[str, Regimen]):
                            "a CAR T pathway cost for a regimen whose car_t is not yes")
             found[reg][item] = value
     out = {}
-    for name, reg in regimens.items():
+    for name, regimen in regimens.items():
         f = found[name]
         drug = tuple(sorted(f["drug"], key=lambda x: x[0])) or ((0.0, 0.0),)
-        cart = reg.car_t
+        cart = regimen.car_t
         if cart is not None:
             cart = CarTPathway(cart.months_to_infusion, cart.p_not_infused,
                                cart.p_death_if_not_infused, f.get("apheresis", 0.0),
                                f.get("bridging", 0.0), f.get("product", 0.0),
                                f.get("infusion", 0.0), cart.bridging_utility)
-        out[name] = Regimen(reg.name, reg.pfs, reg.utility, reg.ttd, reg.one_time,
-                            reg.death_share, drug, f.get("administration", 0.0),
-                            f.get("monitoring", 0.0), f.get("start", 0.0), cart, reg.os,
-                            reg.source)
+        out[name] = Regimen(regimen.name, regimen.pfs, regimen.utility, regimen.ttd,
+                            regimen.one_time, regimen.death_share, drug,
+                            f.get("administration", 0.0), f.get("monitoring", 0.0),
+                            f.get("start", 0.0), cart, regimen.os, regimen.source)
     return out
 
 

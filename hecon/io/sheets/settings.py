@@ -74,18 +74,19 @@ def _parse_list(text: Any, pairs: bool = False):
 
 
 def read_settings(rd: Reader, rows: list[Row], curves: set[str]) -> dict[str, Any]:
+    """Every setting by its parser kind (defaults for those left out), checked together."""
     by_name: dict[str, Row] = {}
-    for row in rows:
-        key = rd.text(row, "setting", "setting")
+    for key_row in rows:
+        key = rd.text(key_row, "setting", "setting")
         if key is None:
             continue
         if key not in SETTINGS:
-            rd.problem(row["setting"].ref, "setting", key,
+            rd.problem(key_row["setting"].ref, "setting", key,
                        f"unknown setting; valid: {', '.join(SETTINGS)}")
         elif key in by_name:
-            rd.problem(row["setting"].ref, key, key, "setting given twice")
+            rd.problem(key_row["setting"].ref, key, key, "setting given twice")
         else:
-            by_name[key] = row
+            by_name[key] = key_row
     out: dict[str, Any] = {}
     for key, (kind, default, _) in SETTINGS.items():
         row = by_name.get(key)

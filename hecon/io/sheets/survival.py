@@ -33,7 +33,8 @@ def survival_rows(model: Model) -> tuple[list[dict[str, Any]], list[dict[str, An
     return survival, km
 
 
-def read_km(rd: Reader, rows: list[Row]) -> dict[str, tuple[tuple[float, ...], ...]]:
+def read_km(rd: Reader, rows: list[Row]
+            ) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
     tables: dict[str, list[tuple[float, float, Row]]] = {}
     for row in rows:
         name = rd.text(row, "table", "table")
