@@ -14,7 +14,7 @@ Methods
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -190,7 +190,7 @@ def net_health_benefit(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> 
     return e - c / _wtp(wtp, c.ndim, positive=True)
 
 
-def decision_wtp(model, wtp_grid: Sequence[float] = ()) -> float:
+def decision_wtp(model, wtp_grid: Iterable[float] = ()) -> float:
     """The middle of the model's Settings WTPs (the lower middle of an even count); the middle
     of ``wtp_grid`` if Settings has none."""
     values = sorted(model.settings.wtp) or sorted(wtp_grid)

@@ -151,7 +151,7 @@ def _psa_figures(model: Model, cost: np.ndarray, qaly: np.ndarray, names: list[s
         return np.where(v > noise, v, 0.0)
 
     values = clean(evpi(cost, qaly, grid))
-    at = clean(evpi(cost, qaly, list(st.wtp))) if st.wtp else []
+    at: np.ndarray | list[float] = clean(evpi(cost, qaly, list(st.wtp))) if st.wtp else []
     return out + figs.add("evpi", lambda p: plot_evpi(grid, values, p,
                                                       ylabel=f"EVPI per patient ({cur})"),
                           "Expected value of perfect information per patient by willingness "

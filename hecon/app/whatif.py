@@ -82,7 +82,8 @@ def _changes(model: Model, values: dict[str, Any]) -> tuple[dict[str, float], li
 
 
 def _setting_changes(model: Model, settings: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    out, problems = {}, []
+    out: dict[str, Any] = {}
+    problems: list[str] = []
     st = model.settings
     for key, v in settings.items():
         if v is None or v == "":
