@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openpyxl
@@ -291,19 +292,24 @@ def _inner_points(km: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return t[keep], s[keep]
 
 
+def _likelihood(dist: Distribution) -> dict[str, Any]:
+    """Convergence, log-likelihood, AIC and BIC of a maximum-likelihood fit (None and NaN for a
+    least-squares calibration, which has no likelihood)."""
+    if isinstance(dist, FittedDistribution):
+        return {"converged": dist.converged, "loglik": dist.loglik, "aic": dist.aic,
+                "bic": dist.bic}
+    return {"converged": None, "loglik": np.nan, "aic": np.nan, "bic": np.nan}
+
+
 def _table(km: pd.DataFrame, fits: dict[str, Distribution]) -> pd.DataFrame:
     """One row per family in ``fits`` order: fit statistics, SSE against the digitized points
     (0 < S < 1) and each parameter with its SE (NaN where not estimated)."""
     t, s = _inner_points(km)
     rows = []
     for name, dist in fits.items():
-        mle = isinstance(dist, FittedDistribution)
         params = {p: float(v) for p, v in dist.params.items()}
-        se = dist.se if mle else {}
-        row = {"family": name, "k": len(params),
-               "converged": dist.converged if mle else None,
-               "loglik": dist.loglik if mle else np.nan, "aic": dist.aic if mle else np.nan,
-               "bic": dist.bic if mle else np.nan,
+        se = dist.se if isinstance(dist, FittedDistribution) else {}
+        row = {"family": name, "k": len(params), **_likelihood(dist),
                "sse_km": float(np.sum((dist.survival(t) - s) ** 2))}
         for j, p in enumerate(params, start=1):
             row |= {f"param_{j}": p, f"estimate_{j}": params[p],
