@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import OptimizeResult, least_squares
 
-from .evaluate import evaluate, started_item
+from .evaluate import COST_CATEGORIES, evaluate, started_item
 from .model import Model, ParameterSet
 from .predicted import cumulative_cost, interpolate, line_index, survival
 
@@ -51,6 +51,8 @@ def _targets(model: Model, targets: pd.DataFrame) -> pd.DataFrame:
         table["weight"] = 1.0
     if "line" not in table:
         table["line"] = None
+    if "category" not in table:
+        table["category"] = None
     table["weight"] = pd.to_numeric(table["weight"]).fillna(1.0)
     for i, row in table.iterrows():
         where = f"calibration target {i + 1}"
@@ -62,6 +64,10 @@ def _targets(model: Model, targets: pd.DataFrame) -> pd.DataFrame:
                              f"{', '.join(TARGET_MEASURES)}")
         if row["measure"] != "reached_line" and not np.isfinite(float(row["time"])):
             raise ValueError(f"{where}: {row['measure']} needs a time (years)")
+        if not _blank(row["category"]) and (row["measure"] != "cost" or row["category"] not
+                                            in COST_CATEGORIES):
+            raise ValueError(f"{where}: category {row['category']!r} needs measure 'cost' and "
+                             f"one of {', '.join(COST_CATEGORIES)}")
         if row["measure"] == "reached_line" and _blank(row["line"]):
             raise ValueError(f"{where}: reached_line needs a line (e.g. 4 or '4L')")
         if not row["weight"] >= 0:
@@ -120,7 +126,13 @@ class _Predictor:
                 item = started_item(model.settings.line_label(key))
                 out[:, i] = ev.clinical.sel(item=item).to_numpy()[:, s]
             elif measure == "cost":
-                out[:, i] = cumulative_cost(ev, [row["time"]])[:, s, :, 0].sum(axis=-1)
+                cost = cumulative_cost(ev, [row["time"]])[:, s, :, 0]
+                category = row.get("category")
+                if _blank(category):
+                    out[:, i] = cost.sum(axis=-1)
+                else:
+                    names = [str(c) for c in ev.cost_series["category"].to_numpy()]
+                    out[:, i] = cost[:, names.index(category)]
             else:
                 curve = survival(ev, model.settings, measure)[:, s]
                 out[:, i] = interpolate(curve, ev.trace["years"].to_numpy(), [row["time"]])[:, 0]
@@ -150,7 +162,8 @@ def calibrate(model: Model, targets: pd.DataFrame, parameters: Sequence[str],
               bounds=None, *, known_variance: bool = False) -> Calibration:
     """Fit ``parameters`` (names; started from their current values) so that the model's
     predictions match ``targets`` (DataFrame: strategy, measure = os | pfs | cost |
-    reached_line, time in years from the start, value, optional weight and line). ``bounds``:
+    reached_line, time in years from the start, value, optional weight, line and category, a
+    cost category for a cost target, e.g. subsequent_drugs). ``bounds``:
     {name: (low, high)} or one pair per parameter (None = unbounded)."""
     names = list(parameters)
     unknown = [n for n in names if n not in model.parameters]

@@ -15,7 +15,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -172,7 +172,7 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
             keep_freed_memory()
             pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
             futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
-            completed = as_completed(futures)
+            completed = _as_completed_interruptible(futures)
         for fut in completed:
             a, b = futures[fut]
             parts[a] = fut.result()
@@ -182,6 +182,27 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return parts
+
+
+def _as_completed_interruptible(futures):
+    """Futures as they complete; Ctrl-C (SIGINT) is turned into KeyboardInterrupt only between
+    waits, never inside the pool's locks (an interrupt there can leave a lock half-released)."""
+    import signal
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending, stop = set(futures), threading.Event()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) if main else None
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if stop.is_set():
+                raise KeyboardInterrupt
+            yield from done
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _progress(total: int, show: bool):

@@ -20,7 +20,8 @@ state_share          share of the ``strategy`` cohort in ``states`` (``;``-separ
                      state names, or ``alive`` = 1 - dead) at ``time_months``
 never_infused        1 - expected CAR T infusions per patient in ``strategy``
 line_start           share of ``strategy``'s cohort starting line ``line`` (e.g. ``3L``)
-cumulative_cost      undiscounted cost per patient in ``strategy`` up to ``time_months``
+cumulative_cost      undiscounted cost per patient in ``strategy`` up to ``time_months`` (the
+                     ``states`` column may name one cost category, e.g. ``drugs``)
 ==================== =====================================================================
 
 ``tolerance_type`` is ``relative`` (|model/published - 1| <= tolerance) or ``absolute``
@@ -100,8 +101,9 @@ def _value(results, row, ps) -> float:
         return 1.0 - float(results.clinical.loc[strategy, INFUSED])
     if kind == "line_start":
         return float(results.reached_line(strategy)[line])
-    if kind == "cumulative_cost":
-        return float(results.cumulative_cost(strategy, t / 12.0)["total"])
+    if kind == "cumulative_cost":  # the states column may name one cost category
+        category = str(row.get("states") or "").strip() or "total"
+        return float(results.cumulative_cost(strategy, t / 12.0)[category])
     raise ValueError(f"unknown target quantity {kind!r}")
 
 

@@ -15,7 +15,7 @@ from hecon.cea import product_price_parameter, threshold_price
 from hecon.examples import DEFAULT_WORKBOOK
 from hecon.io.workbook_in import load_workbook, write_input_workbook
 
-PRICE = 300_000.0
+PRICE = 1_200_000.0  # CAR T 2L then costs more than SOC: an ICER to show
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +69,9 @@ def test_pairwise_comparison_in_words(base):
     assert whatif.comparison_text(base, "CAR T 2L", "SOC").endswith(
         "dominant (no more costly and at least as effective)")
     assert "dominated" in whatif.comparison_text(base, "SOC", "CAR T 2L")
-    icer = (s.at["CAR T 3L", "cost"] - s.at["SOC", "cost"]) / (s.at["CAR T 3L", "qaly"]
-                                                             - s.at["SOC", "qaly"])
-    assert whatif.comparison_text(base, "CAR T 3L", "SOC").endswith(
+    icer = (s.at["CAR T 4L+", "cost"] - s.at["SOC", "cost"]) / (s.at["CAR T 4L+", "qaly"]
+                                                              - s.at["SOC", "qaly"])
+    assert whatif.comparison_text(base, "CAR T 4L+", "SOC").endswith(
         f"ICER {icer:,.0f} USD per QALY")
 
 
@@ -79,7 +79,8 @@ def test_difference_from_base_case_and_nmb(model, base):
     out = whatif.whatif(model, values={"cilta_cel_price": PRICE})
     table = whatif.strategy_table(out.results, base)
     assert table.at["SOC", "cost vs base case"] == 0.0  # SOC gives no CAR T
-    assert table.at["CAR T 2L", "cost vs base case"] < 0
+    change = PRICE - model.parameters["cilta_cel_price"].value
+    assert np.sign(table.at["CAR T 2L", "cost vs base case"]) == np.sign(change)
     np.testing.assert_allclose(table["QALYs vs base case"], 0.0, atol=1e-12)
     nmb = whatif.nmb_table(out.results, 100_000.0)
     s = out.results.summary()
@@ -104,7 +105,7 @@ def _validate_messages(model, tmp_path, capsys) -> list[str]:
 
 
 @pytest.mark.parametrize("name, value, expected", [
-    ("p_not_infused_2l", 1.5, "p_not_infused_2l: found 1.5; a probability (probability) must "
+    ("p_not_infused", 1.5, "p_not_infused: found 1.5; a probability (probability) must "
                               "be in [0, 1]"),
     ("cilta_cel_price", -5.0, "cilta_cel_price: found -5.0; a cost (USD) must be in [0, inf)"),
 ])

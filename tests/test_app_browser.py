@@ -27,7 +27,7 @@ CHROMEDRIVER = shutil.which("chromedriver") or (
     "/usr/lib/chromium/chromedriver" if Path("/usr/lib/chromium/chromedriver").exists() else None)
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason="needs chromium and chromedriver (apt chromium-driver)")
-PRICE = 300_000.0
+PRICE = 1_200_000.0  # CAR T 2L then costs more than SOC: an ICER to show
 
 
 def _free_port() -> int:
@@ -133,7 +133,7 @@ def test_price_change_updates_icer_and_threshold_without_leaving_localhost(app_u
     expected_price = threshold_price(edited, "cilta_cel_price", "CAR T 3L", "SOC", 100_000.0)
 
     driver.get(app_url)
-    _wait_text(driver, "incremental", "per QALY", timeout=30)
+    _wait_text(driver, "incremental", "reference", timeout=30)  # the base case is shown
     _set_number(driver, input_ids(model)["cilta_cel_price"], PRICE)
     _wait_text(driver, "incremental", f"{icer:,.0f} USD per QALY")
     Select(driver.find_element("id", "strategy")).select_by_value("CAR T 3L")

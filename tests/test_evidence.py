@@ -99,9 +99,12 @@ def test_validation_rows_are_ok_or_explained(base):
     assert set(table["kind"]) == {"fit", "validation"}
     missed = table[~table["ok"]]
     assert all(str(e).strip() for e in missed["explanation"]), missed
-    # the calibration targets of the 2L comparison are met
+    # the fitted and calibrated targets are met, except the early OS crossing (explained);
+    # at least 10 rows are independent of what was fitted
+    fit = table[table["kind"] == "fit"]
+    assert (~fit["ok"]).sum() <= 1
+    assert (table["kind"] == "validation").sum() >= 10
     ok = dict(zip(table["target"], table["ok"], strict=True))
-    assert sum(ok.values()) >= len(ok) - 3
     for key in ("cilta-cel ITT PFS at 12", "cilta-cel ITT PFS at 30", "never infused",
                 "SOC arm PFS at 12", "SOC arm PFS at 30"):
         assert all(v for k, v in ok.items() if key in k), key
@@ -125,7 +128,7 @@ def test_fitted_curves_reproduce_their_landmarks(model, build):
                                [v("c4_soc_pfs_12"), v("c4_soc_pfs_30")], atol=0.05)
     # cilta-cel 2L: through the pathway, (1 - p not infused) * S_post(t - wait) = ITT landmarks
     wait = model.parameters["months_to_infusion"].value
-    p_no = model.parameters["p_not_infused_2l"].value
+    p_no = model.parameters["p_not_infused"].value
     itt = (1 - p_no) * _months(model, "pfs_cart_2l", [12 - wait, 30 - wait])
     np.testing.assert_allclose(itt, [v("c4_cart_pfs_12"), v("c4_cart_pfs_30")], atol=0.005)
     # CARTITUDE-1 from infusion
@@ -166,9 +169,12 @@ def test_every_scenario_runs_and_changes_what_it_should(model, base):
     assert out["IEC incidence x0.5"].at["CAR T 2L", "cost"] < s0.at["CAR T 2L", "cost"]
     assert out["mixture cure (CARTITUDE-1 plateau)"].at["CAR T 2L", "qaly"] > \
         s0.at["CAR T 2L", "qaly"]
-    mid = out["cilta-cel 3L = midpoint CARTITUDE-4/CARTITUDE-1"]
-    assert mid.at["CAR T 3L", "qaly"] != s0.at["CAR T 3L", "qaly"]
-    assert mid.at["CAR T 2L", "qaly"] == s0.at["CAR T 2L", "qaly"]
+    as_2l = out["cilta-cel 3L = 2L efficacy (CARTITUDE-4)"]  # no attenuation: 3L does better
+    assert as_2l.at["CAR T 3L", "qaly"] > s0.at["CAR T 3L", "qaly"]
+    assert as_2l.at["CAR T 2L", "qaly"] == s0.at["CAR T 2L", "qaly"]
+    brand = out["no generic pomalidomide"]  # DPd at the brand price throughout
+    assert brand.at["SOC", "cost"] > s0.at["SOC", "cost"]
+    assert brand.at["SOC", "qaly"] == s0.at["SOC", "qaly"]
     ide = out["ide-cel instead of cilta-cel"]
     assert ide.at["CAR T 2L", "qaly"] < s0.at["CAR T 2L", "qaly"]
     assert ide.at["CAR T 2L", "cost"] != s0.at["CAR T 2L", "cost"]

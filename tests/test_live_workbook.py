@@ -169,16 +169,19 @@ def test_base_outside_its_absolute_range_is_a_warning_naming_the_value_cell(tmp_
 
 
 def test_distributions_state_their_scale(model):
-    pal = model.parameters["os_palliative_rate"]
-    assert pal.distribution == "lognormal_sdlog" and pal.dist_params == (0.3,)
-    x = draw(pal, np.random.default_rng(3), 20_000)
-    assert np.std(np.log(x)) == pytest.approx(0.3, rel=0.03)
-    assert np.median(x) == pytest.approx(pal.value, rel=0.02)
     for line in ("3l", "4l"):  # se(log) from the source: 0.15 and the 95% CI 3.9-5.6
         p = model.parameters[f"pfs_soc_{line}_scale"]
+        assert p.distribution == "lognormal_sdlog"
         x = draw(p, np.random.default_rng(4), 20_000)
         expected = 0.15 if line == "3l" else (np.log(5.6) - np.log(3.9)) / 3.92
         assert np.std(np.log(x)) == pytest.approx(expected, rel=0.03)
+        assert np.median(x) == pytest.approx(p.value, rel=0.02)
+    # calibrated parameters are drawn jointly with the calibration's covariance, shares on the
+    # log-odds scale so that every draw is a share
+    members, cov = model.covariance["calibration"]
+    assert "os_palliative_median" in members and "death_share_cart_logit" in members
+    assert model.parameters["death_share_cart"].formula.startswith("=1/(1+EXP(")
+    assert model.parameters["os_palliative_rate"].formula == "=LN(2)/os_palliative_median"
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -158,7 +158,8 @@ def test_labels_and_placeholder_events(cli_run, results):
     assert "cilta-cel: overall survival" in survival and "pfs_soc_2l" not in survival
     lookup = {r[1]: r[2] for r in wb["Inputs"].iter_rows(values_only=True) if r[0] in
               ("cost category", "survival curve")}
-    assert lookup["pfs_soc_2l"] == "SOC 2L (DPd): progression-free survival"
+    assert lookup["pfs_soc_2l"] == ("SOC 2L (DPd): progression-free survival; "  # shared curve
+                                   "DPd 3L (after CAR T): progression-free survival")
     assert lookup["subsequent_drugs"] == "Subsequent therapy (drugs)"
     hidden = placeholder_events(results.model)
     assert "treatment-related death (excess) (any)" in hidden

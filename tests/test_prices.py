@@ -22,7 +22,9 @@ def _priced(model, *steps):
 @pytest.mark.parametrize("name", ["cilta_cel_price", "cost_dpd_q2w", "ae_crs12_cost",
                                   "cost_terminal", "cost_palliative", "cost_bridging"])
 def test_factor_from_year_zero_equals_scaling_the_parameter(name):
-    model = hecon.load_workbook("hecon/data/cilta_cel_mm.xlsx")
+    # without the default model's own price paths (generic pomalidomide), so that the only step
+    # is the one under test
+    model = replace(hecon.load_workbook("hecon/data/cilta_cel_mm.xlsx"), prices=())
     assert name in cost_parameters(model)
     half = hecon.run(_priced(model, (name, 0.0, 0.5))).costs
     scaled = hecon.run(model.with_values(**{name: model.parameters[name].value / 2})).costs

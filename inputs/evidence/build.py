@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import least_squares
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +39,7 @@ from hecon.model import (  # noqa: E402
     Palliative,
     Parameter,
     ParameterSet,
+    PriceStep,
     Regimen,
     Settings,
     Strategy,
@@ -300,12 +302,15 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
             f"{wait:.3f} mo; PSA gamma, se 15% (assumption)", unit="months",
             low=25 / DAYS_PER_MONTH, high=60 / DAYS_PER_MONTH)
     n_cart = int(v("c4_n_cart"))
-    P.beta("p_not_infused_2l", p_no, math.sqrt(p_no * (1 - p_no) / n_cart),
-           f"{cite('c4_not_infused')}; PSA beta, binomial se (n=208)", low=0.10, high=0.20)
+    P.beta("p_not_infused", p_no, math.sqrt(p_no * (1 - p_no) / n_cart),
+           f"{cite('c4_not_infused')}; the trial ITT share from the decision to treat, used at "
+           "every line so that the lines differ only in efficacy (a real-world post-apheresis "
+           "share at later lines would favour them); PSA beta, binomial se (n=208); scenario "
+           "'never infused: real-world at every line'", low=0.10, high=0.20)
     p_rw = v("rw_cilta_not_infused")
-    P.beta("p_not_infused_late", p_rw, math.sqrt(p_rw * (1 - p_rw) / 255),
-           f"{cite('rw_cilta_not_infused')}: 19/255 not infused, used for 3L and 4L+; "
-           "PSA beta, binomial se", low=0.04, high=0.154)
+    P.add("p_not_infused_rw", p_rw, "probability",
+          f"{cite('rw_cilta_not_infused')}: 19/255 not infused after apheresis; scenario "
+          "'never infused: real-world at every line'")
     p_die = v("c4_died_before_infusion") / p_no
     P.beta("p_death_if_not_infused", p_die, 0.08, f"derived: 4.8% died before infusion / 15.4% "
            f"not infused = {p_die:.3f} ({cite('c4_died_before_infusion')}); PSA beta se 0.08 "
@@ -332,12 +337,6 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     family_curve("pfs_cart_2l", "weibull", P.mvn(
         "fit_pfs_cart_2l", ["pfs_cart_2l_shape", "pfs_cart_2l_scale"], coef_c2, cov, "months",
         src_c2), src_c2)
-    # cilta-cel 3L: base = the CARTITUDE-4 ITT curve (same coefficients, so same PSA draws)
-    curves["pfs_cart_3l"] = Curve(
-        "pfs_cart_3l", "weibull", {"shape": "pfs_cart_2l_shape", "scale": "pfs_cart_2l_scale"},
-        "months", source=assumption("cilta-cel at 3L = CARTITUDE-4 ITT post-infusion curve "
-                                    "(CARTITUDE-4 by 1 vs 2-3 prior lines not found); scenario: "
-                                    "midpoint of CARTITUDE-4 and CARTITUDE-1"))
 
     # -- cilta-cel 4L+: CARTITUDE-1 from infusion ------------------------------------------------
     t_c1 = [27.0, v("c1_pfs_median"), 36.0]
@@ -382,14 +381,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     P.add("pfs_cart_2l_cure_scale", lam2, "months", src_cure2)
     diag["cure"] = (pi, k4, lam4, k2, lam2)
 
-    tm, sm = midpoint_log_hazard("weibull", coef_c2, fam_c1, coef_c1)
-    grid = np.arange(3.0, 61.0, 3.0)
-    coef_mid, _ = fit(grid, np.interp(grid, tm, sm), "weibull")
-    src_mid = (assumption("cilta-cel at 3L midway between CARTITUDE-4 (2L) and CARTITUDE-1 (4L+) "
-                          "on the log-hazard scale") + ": Weibull least-squares fit at 3..60 mo to "
-               "exp(-integral of sqrt(h_2L h_4L)); scenario 'cilta-cel 3L = midpoint'")
-    P.add("pfs_cart_3l_mid_shape", coef_mid[0], "", src_mid)
-    P.add("pfs_cart_3l_mid_scale", coef_mid[1], "months", src_mid)
+    attenuated_3l(P, curves, fam_c1, diag, coef_c2, coef_c1)
 
     hr_ide = v("karmma3_hr") / v("c4_pfs_hr")
     src_ide = (f"Bucher indirect comparison through SOC: HR ide-cel vs cilta-cel = 0.49 / 0.29 "
@@ -454,12 +446,13 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     curves["os_soc_4l"] = Curve("os_soc_4l", "exponential", {"rate": "os_soc_4l_rate"},
                                 source=cite("loco_os_median"))
     pps = v("loco_os_median") - v("loco_pfs_median")
-    P.add("os_palliative_rate", math.log(2) / pps, "per month", assumption(
-        f"survival without further active therapy exponential with median {pps:.1f} mo = median "
-        f"OS - median PFS in LocoMMotion ({cite('loco_os_median')}; a difference of medians, "
-        "not a published post-progression median); PSA lognormal se(log) 0.3; scenario "
-        "'palliative survival MAMMOTH'"), "lognormal_sdlog", (0.3,),
-        math.log(2) / (pps * 1.5), math.log(2) / (pps * 0.6))
+    P.add("os_palliative_median", pps, "months", assumption(
+        f"median survival without further active therapy (exponential), start value {pps:.1f} "
+        f"mo = median OS - median PFS in LocoMMotion ({cite('loco_os_median')}; a difference of "
+        "medians, not a published post-progression median); calibrated; scenario 'palliative "
+        "survival MAMMOTH'"))
+    P.derived("os_palliative_rate", "=LN(2)/os_palliative_median", "per month",
+              "formula: exponential rate of the palliative median survival")
     pps_m = v("mammoth_os_median") - v("mammoth_pfs_median")
     P.add("os_palliative_rate_mammoth", math.log(2) / pps_m, "per month", assumption(
         f"scenario: median {pps_m:.1f} mo = median OS - median PFS of the next regimen in "
@@ -470,11 +463,16 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
 
     # -- death shares and attrition ------------------------------------------------------------
     ds = {"2l": 0.15, "3l": 0.20, "4l": 0.25, "cart": 0.20}
+    src_ds = assumption("share of PFS events that are deaths (no published split of PFS events "
+                        "found); scenario 'death shares high'")
     for key, val in ds.items():
-        P.beta(f"death_share_{key}", val, 0.07, assumption(
-            "share of PFS events that are deaths (no published split of PFS events found); "
-            "checked against CARTITUDE-4 30-mo OS in validation; PSA beta se 0.07; scenario "
-            "'death shares high'"), unit="share", low=max(val - 0.1, 0.02), high=val + 0.1)
+        if f"death_share_{key}" in CALIBRATED_SHARES:  # calibrated on the log-odds scale
+            P.add(f"death_share_{key}_logit", math.log(val / (1 - val)), "log-odds", src_ds)
+            P.derived(f"death_share_{key}", f"=1/(1+EXP(-death_share_{key}_logit))", "share",
+                      "formula: the calibrated log-odds as a share, so every PSA draw is a share")
+        else:
+            P.beta(f"death_share_{key}", val, 0.07, src_ds + "; PSA beta se 0.07", unit="share",
+                   low=max(val - 0.1, 0.02), high=val + 0.1)
     for line, nontx, tx in (("2l", "attr_nontx_2l", "attr_tx_2l"),
                             ("3l", "attr_nontx_3l", "attr_tx_3l")):
         reach = 1 - (v(nontx) + v(tx)) / 2
@@ -528,6 +526,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
                   f"formula: daratumumab doses per month ({sched}) x price_dara_dose + "
                   f"cost_pom_month; {cite('price_pom_28d')}; dexamethasone negligible; "
                   "daratumumab price is an assumption (see price_dara_dose)")
+    generic_pomalidomide(P)
     tri = (v("cost_triplet_lo") + v("cost_triplet_hi")) / 2
     P.add("cost_soc_3l", tri, "USD/month", f"midpoint of {cite('cost_triplet_lo')}; PSA uniform "
           "over the range", "uniform", (v("cost_triplet_lo"), v("cost_triplet_hi")),
@@ -609,12 +608,12 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
            f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), v("du_neuro_g3"),
        cite("du_neuro_g3") + " (grade 3-4 neurological value)", 180,
        assumption("duration 180 days (not found)"))
-    ae("iec", "IEC enterocolitis", "any", 0.01, assumption(
-        "IEC incidence 1% (FDA boxed warning Oct 2025 gives no incidence); PSA beta se 0.008; "
-        "scenarios 'IEC incidence x0.5' and 'IEC incidence x3'"), 60_000, assumption(
+    ae("iec", "IEC enterocolitis", "any", v("tox_iec"), cite("tox_iec") + (
+        "; FDA boxed warning Oct 2025; PSA beta se 0.008 (assumption); DSA 1%-11% (single "
+        "centres); scenarios 'IEC incidence x0.5' and 'IEC incidence x3'"), 60_000, assumption(
         f"episode cost incl. TPN/hospitalization (not found); PSA gamma se 50%; {cost_assume}"),
        v("du_diarrhoea"), cite("du_diarrhoea"), 60, assumption("duration 60 days"), se=0.008,
-       low=0.005, high=0.03)
+       low=0.01, high=0.11)
     inf = v("tox_pneumonia_g34") + v("tox_sepsis_g34")
     ae("infection", "infection", ">=3", inf, f"derived: pneumonia 8% + sepsis 4% "
        f"({cite('tox_pneumonia_g34')}; {cite('tox_sepsis_g34')})", 20_000, assumption(
@@ -656,11 +655,16 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     soc_src = "SOC: CARTITUDE-4 control arm (DPd 87%, PVd 13%) modelled as DPd"
     regimens = {r.name: r for r in (
         Regimen("SOC 2L (DPd)", "pfs_soc_2l", "u_pf_2l", ttd="ttd_soc_2l",
-                death_share="death_share_2l",
-                drug_cost=((0.0, "cost_dpd_induction"), (56 / DAYS_PER_MONTH, "cost_dpd_q2w"),
-                           (168 / DAYS_PER_MONTH, "cost_dpd_maint")),
+                death_share="death_share_2l", drug_cost=DPD_SCHEDULE,
                 admin_cost="cost_admin", monitoring_cost="cost_monitoring", os="os_soc_2l",
                 source=soc_src + "; dara weekly wk 1-8, q2w wk 9-24, q4w from wk 25 (label)"),
+        Regimen("DPd 3L (after CAR T)", "pfs_soc_2l", "u_pf_3l", ttd="ttd_soc_2l",
+                death_share="death_share_3l", drug_cost=DPD_SCHEDULE,
+                admin_cost="cost_admin", monitoring_cost="cost_monitoring",
+                source=assumption("after cilta-cel at 2L patients are still anti-CD38-naive and "
+                                  "receive DPd at 3L, with the efficacy and treatment duration of "
+                                  "the CARTITUDE-4 SOC arm (two thirds of which had 2-3 prior "
+                                  "lines)")),
         Regimen("SOC 3L", "pfs_soc_3l", "u_pf_3l", death_share="death_share_3l",
                 drug_cost=((0.0, "cost_soc_3l"),), admin_cost="cost_admin",
                 monitoring_cost="cost_monitoring",
@@ -672,17 +676,18 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
                        "(LocoMMotion)"),
         Regimen("cilta-cel", "pfs_cart_2l", "u_pf_2l", one_time=True,
                 death_share="death_share_cart", monitoring_cost="cost_monitoring",
-                car_t=cart("p_not_infused_2l"), os="os_cart_2l",
+                car_t=cart("p_not_infused"), os="os_cart_2l",
                 source="cilta-cel at 2L: CARTITUDE-4 (pathway from CARTITUDE-4; PFS from "
                        "infusion)"),
         Regimen("cilta-cel 3L", "pfs_cart_3l", "u_pf_3l", one_time=True,
                 death_share="death_share_cart", monitoring_cost="cost_monitoring",
-                car_t=cart("p_not_infused_late"),
-                source="cilta-cel at 3L: CARTITUDE-4 ITT curve (assumption; scenario midpoint)"),
+                car_t=cart("p_not_infused"),
+                source="cilta-cel at 3L: midway between CARTITUDE-4 and CARTITUDE-1 (assumption: "
+                       "DPd-exposed patients respond less than at 2L; scenario '3L = 2L')"),
         Regimen("cilta-cel 4L+", "pfs_cart_4l", "u_pf_4l", one_time=True,
                 death_share="death_share_cart", monitoring_cost="cost_monitoring",
-                car_t=cart("p_not_infused_late"), os="os_cart_4l",
-                source="cilta-cel at 4L+: CARTITUDE-1 from infusion; real-world drop-out"),
+                car_t=cart("p_not_infused"), os="os_cart_4l",
+                source="cilta-cel at 4L+: CARTITUDE-1 from infusion; CARTITUDE-4 drop-out"),
     )}
     adverse: list[AdverseEvent] = []
     tox_sources: list[str] = []
@@ -699,7 +704,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     strategies = (
         Strategy("SOC", (Line("SOC 2L (DPd)", after2), Line("SOC 3L", after3),
                          Line("SOC 4L+"))),
-        Strategy("CAR T 2L", (Line("cilta-cel", after2), Line("SOC 3L", after3),
+        Strategy("CAR T 2L", (Line("cilta-cel", after2), Line("DPd 3L (after CAR T)", after3),
                               Line("SOC 4L+"))),
         Strategy("CAR T 3L", (Line("SOC 2L (DPd)", after2), Line("cilta-cel 3L", after3),
                               Line("SOC 4L+"))),
@@ -720,13 +725,120 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
         palliative=Palliative("os_palliative", "cost_palliative", "u_palliative"),
         adverse_events=tuple(adverse), terminal_care_cost="cost_terminal",
         tf_utility_gain="tf_utility_gain", scenarios=scenarios(P.items, fam_c1),
-        covariance=P.covariance, **extra)
-    return model, dict(enumerate(tox_sources)), diag
+        covariance=P.covariance, prices=price_paths(), **extra)
+    return calibrate_to_trials(model, diag), dict(enumerate(tox_sources)), diag
 
 
 def times(name: str, factor: float) -> tuple[str, str]:
     """A scenario override relative to the base value: the formula =name*factor."""
     return name, f"={name}*{factor:g}"
+
+
+#: DPd drug cost by month of treatment: daratumumab weekly weeks 1-8, every 2 weeks weeks 9-24,
+#: every 4 weeks from week 25 (label), pomalidomide throughout
+DPD_SCHEDULE = ((0.0, "cost_dpd_induction"), (56 / DAYS_PER_MONTH, "cost_dpd_q2w"),
+                (168 / DAYS_PER_MONTH, "cost_dpd_maint"))
+#: DPd cost parameters and their daratumumab doses per month as a share of weekly dosing
+DPD_PHASES = (("cost_dpd_induction", "1"), ("cost_dpd_q2w", "0.5"), ("cost_dpd_maint", "0.25"))
+
+
+def generic_pomalidomide(P: Params) -> None:
+    """Generic pomalidomide (US launch March 2026): from model year ``pom_generic_year`` the
+    pomalidomide part of each DPd cost is multiplied by ``pom_generic_factor``. A Prices-sheet
+    step multiplies a whole cost parameter, so each DPd cost gets a derived factor: (dara +
+    pom x factor) / (dara + pom), a formula that follows both prices in every draw."""
+    P.add("pom_generic_factor", 1 - v("generic_erosion_1y"), "share", assumption(
+        f"generic pomalidomide price as a share of the brand price, from lenalidomide generic "
+        f"erosion in Spain after about 1 year ({cite('generic_erosion_1y')}); the US generic "
+        "price was not found; PSA uniform 0.10-0.50 (-50% to -90%); scenario 'no generic "
+        "pomalidomide'"), "uniform", (0.10, 0.50), 0.10, 0.50)
+    P.add("pom_generic_year", 0.5, "years", assumption(
+        f"model year from which the generic price applies: cohort starting January 2026, "
+        f"generic launch March 2026 ({cite('pom_generic_launch')}) plus the 180-day shared "
+        "exclusivity"), low=0.25, high=2.0)
+    for cost, share in DPD_PHASES:
+        dara = "price_dara_dose*doses_dara_weekly" + ("" if share == "1" else f"*{share}")
+        P.derived(f"{cost}_generic", f"=({dara}+cost_pom_month*pom_generic_factor)/{cost}",
+                  "share", "formula: DPd cost with generic pomalidomide / with the brand price")
+
+
+def price_paths() -> tuple[PriceStep, ...]:
+    """The Prices sheet: generic pomalidomide in every DPd cost (and bridging, priced as DPd
+    induction)."""
+    src = "generic pomalidomide (see pom_generic_factor, pom_generic_year)"
+    steps = [PriceStep(cost, "pom_generic_year", f"{cost}_generic", src)
+             for cost, _ in DPD_PHASES]
+    return (*steps, PriceStep("cost_bridging", "pom_generic_year", "cost_dpd_induction_generic",
+                              src))
+
+
+def attenuated_3l(P: Params, curves: dict, fam_c1: str, diag: dict, coef_c2, coef_c1) -> None:
+    """cilta-cel at 3L: between CARTITUDE-4 (2L) and CARTITUDE-1 (4L+), since DPd-exposed
+    patients respond less (CARTITUDE-4 by 1 vs 2-3 prior lines not found): Weibull coefficients
+    interpolated geometrically with weight ``attenuation_3l`` (0 = 2L, 1 = 4L+), as formulas
+    over both fits' coefficients so that every PSA draw carries their uncertainty."""
+    if fam_c1 != "weibull":
+        raise ValueError(f"the 3L interpolation needs a Weibull CARTITUDE-1 fit, not {fam_c1}")
+    P.add("attenuation_3l", 0.5, "share", assumption(
+        "3L efficacy midway between CARTITUDE-4 (0) and CARTITUDE-1 (1) on the Weibull "
+        "coefficients' log scale; PSA uniform 0-1; scenario 'cilta-cel 3L = 2L efficacy'"),
+        "uniform", (0.0, 1.0), 0.0, 1.0)
+    src = "formula: geometric interpolation of the CARTITUDE-4 and CARTITUDE-1 Weibull fits"
+    for coef in ("shape", "scale"):
+        P.derived(f"pfs_cart_3l_{coef}", f"=pfs_cart_2l_{coef}^(1-attenuation_3l)"
+                  f"*pfs_cart_4l_{coef}^attenuation_3l", "months" if coef == "scale" else "", src)
+    curves["pfs_cart_3l"] = Curve("pfs_cart_3l", "weibull", {
+        "shape": "pfs_cart_3l_shape", "scale": "pfs_cart_3l_scale"}, "months", source=src)
+    tm, sm = midpoint_log_hazard("weibull", coef_c2, fam_c1, coef_c1)
+    grid = np.arange(3.0, 61.0, 3.0)
+    diag["3L midpoint on the log-hazard scale (check)"] = fit(grid, np.interp(grid, tm, sm),
+                                                              "weibull")[0]
+
+
+#: death shares calibrated through their log-odds (so that PSA draws stay shares)
+CALIBRATED_SHARES = ("death_share_2l", "death_share_cart")
+#: calibrated parameters and their bounds: the assumptions that shape survival after
+#: progression (death shares of PFS events, palliative median survival: QALYs are about linear
+#: in it, so its skewed PSA draws bias the PSA mean less than a rate would) and the 3L cost
+#: after DPd
+CALIBRATED = {**{f"{n}_logit": (-5.0, 2.0) for n in CALIBRATED_SHARES},
+              "os_palliative_median": (1.0, 60.0), "cost_soc_3l": (5_000.0, 80_000.0)}
+
+
+def calibration_targets() -> pd.DataFrame:
+    """CARTITUDE-4 OS of both arms at every published landmark (10 months from the deaths in
+    the first 10 months; 24 months at the FDA cut; 30 months) and Hansen's SOC-arm
+    subsequent-therapy cost, weighted by 1/SE² (binomial SE for survival, 10% for the cost)."""
+    rows = []
+    for strategy, arm, n in (("SOC", "soc", v("c4_n_soc")), ("CAR T 2L", "cart", v("c4_n_cart"))):
+        for months, value in ((10, 1 - v(f"c4_{arm}_died_10")), (24, v(f"c4_{arm}_os_24")),
+                              (30, v(f"c4_{arm}_os_30"))):
+            rows.append((strategy, "os", months / 12, value, n / (value * (1 - value)), None))
+    cost = v("hansen_soc_subsequent")
+    rows.append(("SOC", "cost", 25.4 / 12, cost, 1 / (0.1 * cost) ** 2, "subsequent_drugs"))
+    return pd.DataFrame(rows, columns=["strategy", "measure", "time", "value", "weight",
+                                       "category"])
+
+
+def calibrate_to_trials(model: Model, diag: dict) -> Model:
+    """The model with :data:`CALIBRATED` fitted to :func:`calibration_targets` (hecon.calibrate,
+    weighted least squares, Vanni et al. 2011); the estimates' covariance is a PSA group."""
+    from hecon.calibration import calibrate
+    from hecon.io.calibration import CalibrationSpec, calibrated_model
+
+    targets = calibration_targets()
+    cal = calibrate(model, targets, list(CALIBRATED), CALIBRATED, known_variance=True)
+    diag["calibration"] = cal.table[["target", "value", "model", "residual"]].round(4)
+    spec = CalibrationSpec(targets, list(CALIBRATED), CALIBRATED)
+    out = calibrated_model(model, cal, spec)
+    sources = ("CARTITUDE-4 OS at 10, 24 and 30 months in both arms "
+               f"({cite('c4_soc_died_10')}; {cite('c4_soc_os_24')}; {cite('c4_soc_os_30')}) and "
+               f"the SOC subsequent-therapy cost ({cite('hansen_soc_subsequent')})")
+    params = {n: replace(p, source=f"calibrated to {sources}; " + p.source.split("; before: ")[0]
+                         .split(" (hecon calibrate")[1].join(["(hecon calibrate", ""])
+                         + f"; before: {model.parameters[n].source}")
+              if n in CALIBRATED else p for n, p in out.parameters.items()}
+    return replace(out, parameters=params)
 
 
 def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
@@ -746,9 +858,10 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
             "ae_soc_infection_cost"}
     return {
         "mixture cure (CARTITUDE-1 plateau)": cure_2l + cure_3l + cure_4l,
-        "cilta-cel 3L = midpoint CARTITUDE-4/CARTITUDE-1": (
-            ("Survival:pfs_cart_3l.param_1", "pfs_cart_3l_mid_shape"),
-            ("Survival:pfs_cart_3l.param_2", "pfs_cart_3l_mid_scale")),
+        "cilta-cel 3L = 2L efficacy (CARTITUDE-4)": (("attenuation_3l", 0.0),),
+        "never infused: real-world at every line": tuple(
+            (f"Regimens:{r}.p_not_infused", "p_not_infused_rw")
+            for r in ("cilta-cel", "cilta-cel 3L", "cilta-cel 4L+")),
         "IEC incidence x0.5": (times("ae_iec_incidence", 0.5),),
         "IEC incidence x3": (times("ae_iec_incidence", 3),),
         "CAR T price -25%": (times("cilta_cel_price", 0.75),),
@@ -791,6 +904,7 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
         "non-drug cost assumptions x2": (*(times(k, 2) for k in sorted(mult)),
                                          ("ae_crs12_cost", v("cost_neurotox_g1"))),
         "daratumumab price x1.5": (times("price_dara_dose", 1.5),),  # DPd costs are formulas
+        "no generic pomalidomide": (("pom_generic_year", 100.0),),  # beyond the horizon
         "death shares high": tuple((f"death_share_{k}", f"=death_share_{k}+0.1")
                                    for k in ("2l", "3l", "4l", "cart")),
         "attrition non-transplant registry": (
