@@ -18,7 +18,7 @@ _EXPORTS = {
     "budget_impact": "budget_impact",
     "Calibration": "calibration", "calibrate": "calibration",
     "icer_table": "cea", "net_benefit": "cea", "net_health_benefit": "cea",
-    "threshold_price": "cea",
+    "threshold_price": "threshold",
     "cohort_trace": "engine.markov",
     "partitioned_survival": "engine.psm",
     "evaluate": "evaluate",
@@ -72,7 +72,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the names as if imported eagerl
     from . import survival
     from .budget_impact import budget_impact
     from .calibration import Calibration, calibrate
-    from .cea import icer_table, net_benefit, net_health_benefit, threshold_price
+    from .cea import icer_table, net_benefit, net_health_benefit
     from .engine.markov import cohort_trace
     from .engine.psm import partitioned_survival
     from .evaluate import evaluate

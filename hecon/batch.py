@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import openpyxl
 import pandas as pd
@@ -16,6 +17,9 @@ from .io.workbook_in import load_workbook
 from .io.workbook_out import save_workbook
 from .io.xlsx import write_table
 from .results import run
+
+if TYPE_CHECKING:
+    from .model import Model
 
 
 def expand_inputs(inputs: list[str]) -> list[Path]:
@@ -40,7 +44,7 @@ def run_batch(inputs: list[str], all_scenarios: bool, output: str | Path,
     for path in expand_inputs(inputs):
         try:
             model = load_workbook(check_input(path, (".xlsx",), "input workbook"))
-            runs = [("base case", model)]
+            runs: list[tuple[str, Model | None]] = [("base case", model)]
             if all_scenarios:
                 runs += [(name, None) for name in model.scenarios]
         except Exception as err:  # noqa: BLE001 - one bad workbook must not stop the batch

@@ -67,9 +67,10 @@ def _values(name: str, df: pd.DataFrame) -> np.ndarray:
 def _members(members) -> float:
     if isinstance(members, bool | np.bool_) or not isinstance(members, numbers.Real):
         raise ValueError(f"members must be a positive number, got {members!r}")
-    if not (math.isfinite(members) and members > 0):
+    value = float(members)
+    if not (math.isfinite(value) and value > 0):
         raise ValueError(f"members must be a positive number, got {members!r}")
-    return float(members)
+    return value
 
 
 def _eligible(eligible: ArrayLike) -> np.ndarray:

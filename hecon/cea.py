@@ -14,15 +14,14 @@ Methods
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
 __all__ = ["ceac", "ceaf", "decision_wtp", "evpi", "evppi", "icer_table", "net_benefit",
-           "net_health_benefit", "population_factor", "product_price_parameter", "psa_summary",
-           "threshold_price", "uses_product"]
+           "net_health_benefit", "population_factor", "psa_summary"]
 
 #: ICERs equal within this relative tolerance count as tied (the middle strategy is then ED), so
 #: that statuses do not hinge on floating-point rounding (e.g. after a currency conversion).
@@ -81,22 +80,48 @@ def icer_table(costs: ArrayLike, effects: ArrayLike, names: Sequence) -> pd.Data
     e = _vector("effects", effects)
     if e.size != c.size:
         raise ValueError(f"effects has length {e.size} but costs has length {c.size}")
-    labels = list(names) if not isinstance(names, str) else [names]
-    if len(labels) != c.size:
-        raise ValueError(f"names has length {len(labels)} but costs has length {c.size}")
-    if len(set(labels)) != len(labels):
-        dup = next(x for i, x in enumerate(labels) if x in labels[:i])
-        raise ValueError(f"names must be unique, {dup!r} repeats")
-
+    labels = _labels(names, c.size)
     n = c.size
     order = np.lexsort((np.arange(n), -e, c))
     c, e = c[order], e[order]
+    kept, frontier = _frontier(c, e)
     status = np.full(n, "D", dtype=object)
+    status[kept] = np.where(np.isin(kept, frontier), "ND", "ED")
+    status[0] = "ref"
+    inc_cost, inc_effect = _increments(c, e, frontier)
+    nd = status == "ND"
+    icers = np.full(n, np.nan)
+    icers[nd] = inc_cost[nd] / inc_effect[nd]
 
+    return pd.DataFrame({
+        "strategy": [labels[k] for k in order],
+        "cost": c,
+        "effect": e,
+        "inc_cost": inc_cost,
+        "inc_effect": inc_effect,
+        "icer": icers,
+        "status": status.astype(str),
+    })
+
+
+def _labels(names: Sequence, n: int) -> list:
+    """Strategy labels: ``n`` of them, unique (a single string is one label)."""
+    labels = list(names) if not isinstance(names, str) else [names]
+    if len(labels) != n:
+        raise ValueError(f"names has length {len(labels)} but costs has length {n}")
+    if len(set(labels)) != len(labels):
+        dup = next(x for i, x in enumerate(labels) if x in labels[:i])
+        raise ValueError(f"names must be unique, {dup!r} repeats")
+    return labels
+
+
+def _frontier(c: np.ndarray, e: np.ndarray) -> tuple[list[int], list[int]]:
+    """(not strongly dominated, on the efficiency frontier) positions of strategies sorted by
+    cost ascending, effect descending (Drummond et al. 2015; Cantor 1994)."""
     # Strong dominance: with this order every dominator of i precedes i, so i is dominated iff
     # an earlier strategy is at least as effective (this also catches duplicates).
     kept = [0]
-    for i in range(1, n):
+    for i in range(1, c.size):
         if e[i] > e[kept[-1]]:  # kept effects increase, so kept[-1] has the running maximum
             kept.append(i)
 
@@ -113,10 +138,14 @@ def icer_table(costs: ArrayLike, effects: ArrayLike, names: Sequence) -> pd.Data
                 break
             frontier.pop()
         frontier.append(i)
-    status[kept] = np.where(np.isin(kept, frontier), "ND", "ED")
-    status[0] = "ref"
+    return kept, frontier
 
-    # Increments versus the nearest preceding frontier strategy.
+
+def _increments(c: np.ndarray, e: np.ndarray,
+                frontier: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Cost and effect increments versus the nearest preceding frontier strategy (NaN for the
+    first, the reference)."""
+    n = c.size
     on_frontier = np.zeros(n, dtype=bool)
     on_frontier[frontier] = True
     base = np.maximum.accumulate(np.where(on_frontier, np.arange(n), 0))
@@ -124,19 +153,7 @@ def icer_table(costs: ArrayLike, effects: ArrayLike, names: Sequence) -> pd.Data
     inc_cost = c - c[base]
     inc_effect = e - e[base]
     inc_cost[0] = inc_effect[0] = np.nan
-    nd = status == "ND"
-    icers = np.full(n, np.nan)
-    icers[nd] = inc_cost[nd] / inc_effect[nd]
-
-    return pd.DataFrame({
-        "strategy": [labels[k] for k in order],
-        "cost": c,
-        "effect": e,
-        "inc_cost": inc_cost,
-        "inc_effect": inc_effect,
-        "icer": icers,
-        "status": status.astype(str),
-    })
+    return inc_cost, inc_effect
 
 
 def _wtp(wtp: ArrayLike, ndim: int, *, positive: bool) -> np.ndarray:
@@ -173,62 +190,11 @@ def net_health_benefit(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> 
     return e - c / _wtp(wtp, c.ndim, positive=True)
 
 
-def decision_wtp(model, wtp_grid: Sequence[float] = ()) -> float:
+def decision_wtp(model, wtp_grid: Iterable[float] = ()) -> float:
     """The middle of the model's Settings WTPs (the lower middle of an even count); the middle
     of ``wtp_grid`` if Settings has none."""
     values = sorted(model.settings.wtp) or sorted(wtp_grid)
     return float(values[(len(values) - 1) // 2])
-
-
-def product_price_parameter(model) -> str | None:
-    """The parameter holding the first CAR T product price of the model's regimens (the
-    one-time therapy whose price a payer negotiates), or None."""
-    for reg in model.regimens.values():
-        ref = None if reg.car_t is None else reg.car_t.product_price
-        if isinstance(ref, str) and ref in model.parameters:
-            return ref
-    return None
-
-
-def uses_product(model, strategy, parameter: str) -> bool:
-    """Whether a line of ``strategy`` gives a CAR T product priced by ``parameter``."""
-    return any((c := model.regimens[line.regimen].car_t) is not None
-               and c.product_price == parameter for line in strategy.lines)
-
-
-def threshold_price(model, parameter: str, strategy: str, comparator: str, wtp: float,
-                    effect: str = "qaly", upper: float | None = None) -> float:
-    """Value of ``parameter`` (e.g. a product price) at which ``strategy``'s ICER versus
-    ``comparator`` equals ``wtp``: the root of ΔNMB(x) = wtp·ΔE(x) − ΔC(x), found with Brent's
-    method on the model itself (no assumption that costs are linear in the price).
-
-    Returns 0.0 if ``strategy`` is not cost-effective even at a value of 0, and raises
-    ValueError if no root lies below ``upper`` (default 100 × the base value).
-    """
-    from scipy.optimize import brentq
-
-    from .results import run
-
-    if parameter not in model.parameters:
-        raise ValueError(f"unknown parameter {parameter!r}")
-    names = model.strategy_names
-    for label, value in (("strategy", strategy), ("comparator", comparator)):
-        if value not in names:
-            raise ValueError(f"{label} {value!r} is not a strategy; valid: {', '.join(names)}")
-
-    def delta_nmb(x: float) -> float:
-        s = run(model.with_values(**{parameter: x})).summary()
-        return float(wtp * (s.at[strategy, effect] - s.at[comparator, effect])
-                     - (s.at[strategy, "cost"] - s.at[comparator, "cost"]))
-
-    hi = 100.0 * max(model.parameters[parameter].value, 1.0) if upper is None else upper
-    f0, fhi = delta_nmb(0.0), delta_nmb(hi)
-    if f0 <= 0:
-        return 0.0
-    if fhi > 0:
-        raise ValueError(f"{strategy} stays cost-effective versus {comparator} up to "
-                         f"{parameter} = {hi:g}; raise `upper`")
-    return float(brentq(delta_nmb, 0.0, hi, xtol=1e-6, rtol=1e-12))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,3 +315,13 @@ def _regress(x: np.ndarray, y: np.ndarray, max_gp_draws: int, seed: int) -> np.n
             gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=seed)
             out[:, j] = gp.fit(xs[idx], y[idx, j]).predict(xs)
     return out
+
+
+def __getattr__(name: str):
+    """``hecon.cea.threshold_price`` and its helpers, which moved to :mod:`hecon.threshold`
+    (they run the model; this module works on plain tables), still import from here."""
+    if name in ("product_price_parameter", "threshold_price", "uses_product"):
+        from . import threshold
+
+        return getattr(threshold, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -160,14 +160,7 @@ def _fit_parser(sub) -> None:
     p.set_defaults(command="fit")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="hecon", description="Health-economic cost-effectiveness models: partitioned "
-        "survival and line-of-therapy sequencing, with costs, QALYs and ICERs.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"hecon {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _run_parser(sub) -> None:
     p = sub.add_parser("run", help="run a model workbook and write the payer results workbook",
                        description="Run the model of an input workbook (default: the shipped "
                        "cilta-cel sequencing model), print per-strategy costs, LYs, QALYs, "
@@ -179,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(p, "results workbook")
     p.set_defaults(command="run")
 
+
+def _calibrate_parser(sub) -> None:
     p = sub.add_parser("calibrate", help="fit parameters to the targets of the Calibration "
                        "sheet and write a calibrated copy",
                        description="Fit the parameters listed on the workbook's Calibration "
@@ -189,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(p, "calibrated workbook")
     p.set_defaults(command="calibrate")
 
-    _psa_parser(sub)
 
+def _dsa_parser(sub) -> None:
     p = sub.add_parser("dsa", help="one-way (tornado), scenarios and threshold prices",
                        description="Deterministic sensitivity analysis: every parameter with a "
                        "DSA range at its low and high value (tornado of incremental net monetary "
@@ -205,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(p, "results workbook")
     p.set_defaults(command="dsa")
 
-    _fit_parser(sub)
 
+def _batch_parser(sub) -> None:
     p = sub.add_parser("batch", help="run many workbooks (or all scenarios) into one summary",
                        description="Run every workbook matched by the arguments (files, "
                        "directories or glob patterns) — and with --scenarios every named "
@@ -217,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(p, "summary workbook")
     p.set_defaults(command="batch")
 
+
+def _report_parser(sub) -> None:
     p = sub.add_parser("report", help="one self-contained HTML report for a paper or dossier",
                        description="Write one self-contained HTML file (figures embedded; opens "
                        "offline): model diagram, inputs with sources, survival curves, traces, "
@@ -230,18 +227,24 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(p, "HTML report")
     p.set_defaults(command="report")
 
+
+def _template_parser(sub) -> None:
     p = sub.add_parser("template", help="write a blank-but-valid input workbook",
                        description="Write a small, valid input workbook to edit.")
     p.add_argument("-o", "--output", required=True, help="workbook to write (.xlsx)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(command="template")
 
+
+def _validate_parser(sub) -> None:
     p = sub.add_parser("validate", help="check an input workbook and list every problem",
                        description="Check an input workbook; print every problem with its "
                        "sheet, cell and parameter (exit code 2 if there is any).")
     p.add_argument("workbook", help="input workbook (.xlsx)")
     p.set_defaults(command="validate")
 
+
+def _app_parser(sub) -> None:
     p = sub.add_parser("app", help="a local what-if web app: change inputs, see results at once",
                        description="Serve a what-if app in the browser (Shiny for Python; "
                        "everything served from this machine): edit any parameter with a DSA "
@@ -253,6 +256,25 @@ def build_parser() -> argparse.ArgumentParser:
                    "127.0.0.1: this machine only)")
     p.add_argument("--port", type=_count, default=8050, help="port (default 8050)")
     p.set_defaults(command="app")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hecon", description="Health-economic cost-effectiveness models: partitioned "
+        "survival and line-of-therapy sequencing, with costs, QALYs and ICERs.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"hecon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _run_parser(sub)
+    _calibrate_parser(sub)
+    _psa_parser(sub)
+    _dsa_parser(sub)
+    _fit_parser(sub)
+    _batch_parser(sub)
+    _report_parser(sub)
+    _template_parser(sub)
+    _validate_parser(sub)
+    _app_parser(sub)
     return parser
 
 

@@ -76,8 +76,8 @@ def format_results(res: Results) -> str:
 def _threshold_prices(model):
     """Threshold values of the CAR T product price for the first strategy that uses it versus
     the first strategy, at the Settings willingness-to-pay values of $100,000 and above."""
-    from .cea import product_price_parameter, uses_product
     from .dsa import threshold_prices
+    from .threshold import product_price_parameter, uses_product
 
     param = product_price_parameter(model)
     users = [s.name for s in model.strategies if uses_product(model, s, param)]

@@ -46,9 +46,9 @@ def _curve_refs(model: Model, name: str | None, seen: set[str]) -> set[str]:
 def used_parameters(model: Model) -> set[str]:
     """Parameters some result depends on (directly or through derived parameters' formulas)."""
     regimens = {ln.regimen for s in model.strategies for ln in s.lines}
-    refs = _refs(model.palliative) | {model.terminal_care_cost, model.tf_utility_gain}
-    refs |= {ln.p_next for s in model.strategies for ln in s.lines}
-    refs = {r for r in refs if isinstance(r, str)}
+    given = {model.terminal_care_cost, model.tf_utility_gain,
+             *(ln.p_next for s in model.strategies for ln in s.lines)}
+    refs = _refs(model.palliative) | {r for r in given if isinstance(r, str)}
     seen: set[str] = set()
     refs |= _curve_refs(model, model.palliative.survival, seen)
     for name in regimens:

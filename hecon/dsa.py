@@ -5,16 +5,17 @@ same vectorized engine as the PSA (one evaluation for all variations)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .cea import threshold_price
 from .dominance import icer
 from .evaluate import evaluate
 from .io.tables import scenario_model
 from .model import Model, ParameterSet
 from .results import run
+from .threshold import threshold_price
 
 NO_COMPARATOR = "no comparator"  # a one-strategy model: its net monetary benefit is analysed
 
@@ -88,8 +89,9 @@ def one_way(model: Model, wtp: float, strategy: str | None = None,
              if model.parameters[n].low is not None and model.parameters[n].high is not None]
     if not names:
         raise ValueError("no parameter has a DSA range (dsa_low and dsa_high)")
-    variations = [{}] + [{n: getattr(model.parameters[n], side)} for n in names
-                         for side in ("low", "high")]
+    variations: list[dict[str, float]] = [{}]
+    variations += [{n: getattr(model.parameters[n], side)} for n in names
+                   for side in ("low", "high")]
     cost, qaly = _batch(model, variations)
     d_cost, d_qaly = _incremental(cost, qaly, model, strategy, comparator)
     inmb, ratio = wtp * d_qaly - d_cost, _ratio(d_cost, d_qaly, comparator)
@@ -137,7 +139,7 @@ def scenarios(model: Model, wtp: float, strategy: str | None = None,
     for name in ["base case", *model.scenarios]:
         m = model if name == "base case" else scenario_model(model, name)
         s = run(m).summary()
-        row = {"scenario": name}
+        row: dict[str, Any] = {"scenario": name}
         for strat in s.index:
             row[f"{strat}: cost"] = s.at[strat, "cost"]
             row[f"{strat}: QALYs"] = s.at[strat, "qaly"]

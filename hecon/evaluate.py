@@ -392,7 +392,7 @@ def _priced(category: str, kind: str, series: np.ndarray, paths: dict[str, Price
     per part, those with a path marked with its parameter."""
     if not any(isinstance(ref, str) and ref in paths for ref, _ in parts):
         if coef is None:
-            coef = sum(ps[ref] * scale for ref, scale in parts)
+            coef = sum((ps[ref] * scale for ref, scale in parts), np.zeros(ps.n_draws))
         return [(category, kind, coef, series, None)]
     return [(category, kind, ps[ref] * scale, series,
              ref if isinstance(ref, str) and ref in paths else None) for ref, scale in parts]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openpyxl
@@ -101,20 +102,8 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
                                                   family, families, at_risk_csv, output)
     elif copy_path is not None:
         raise ValueError("copy_path needs write_into (the input workbook to copy)")
-    if at_risk_csv is None and total_events is not None:
-        raise ValueError("total_events needs an at-risk table (it sets the Guyot censoring)")
-    splines = [f for f in families if parse_spline_family(f)]
-    if at_risk_csv is None and splines:
-        raise ValueError(f"{', '.join(splines)}: spline families are fitted by maximum "
-                         "likelihood only; give an at-risk table")
-    figure_stems = [output.with_name(f"{output.stem}-{name}") for name in FIGURES]
-    targets = [output, *(Path(f"{s}.{fmt}") for s in figure_stems for fmt in ("png", "svg"))]
-    if copy_path is not None:
-        targets.append(copy_path)
-    existing = [str(p) for p in targets if p.exists()]
-    if existing and not force:
-        raise FileExistsError(f"{', '.join(existing)} exist(s); choose another output or pass "
-                              "force")
+    figure_stems = _check_fit_options(at_risk_csv is not None, total_events, families, output,
+                                      copy_path, force)
 
     notes: list[str] = []
     km = _read_km(km_csv, notes)
@@ -150,6 +139,27 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
         if new_model is not None:
             write_input_workbook(new_model, copy_path, force=force)
     return FitReport(table, fits, ipd, output, tuple(figures), copy_path, tuple(notes))
+
+
+def _check_fit_options(at_risk: bool, total_events: int | None, families: list[str],
+                       output: Path, copy_path: Path | None, force: bool) -> list[Path]:
+    """Refuse options that need an at-risk table without one, and outputs that exist (unless
+    ``force``), before any work; the stems of the figures."""
+    if not at_risk and total_events is not None:
+        raise ValueError("total_events needs an at-risk table (it sets the Guyot censoring)")
+    splines = [f for f in families if parse_spline_family(f)]
+    if not at_risk and splines:
+        raise ValueError(f"{', '.join(splines)}: spline families are fitted by maximum "
+                         "likelihood only; give an at-risk table")
+    figure_stems = [output.with_name(f"{output.stem}-{name}") for name in FIGURES]
+    targets = [output, *(Path(f"{s}.{fmt}") for s in figure_stems for fmt in ("png", "svg"))]
+    if copy_path is not None:
+        targets.append(copy_path)
+    existing = [str(p) for p in targets if p.exists()]
+    if existing and not force:
+        raise FileExistsError(f"{', '.join(existing)} exist(s); choose another output or pass "
+                              "force")
+    return figure_stems
 
 
 def _check_write_into(write_into: Path, copy_path: str | Path | None, curve_name: str | None,
@@ -282,19 +292,24 @@ def _inner_points(km: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return t[keep], s[keep]
 
 
+def _likelihood(dist: Distribution) -> dict[str, Any]:
+    """Convergence, log-likelihood, AIC and BIC of a maximum-likelihood fit (None and NaN for a
+    least-squares calibration, which has no likelihood)."""
+    if isinstance(dist, FittedDistribution):
+        return {"converged": dist.converged, "loglik": dist.loglik, "aic": dist.aic,
+                "bic": dist.bic}
+    return {"converged": None, "loglik": np.nan, "aic": np.nan, "bic": np.nan}
+
+
 def _table(km: pd.DataFrame, fits: dict[str, Distribution]) -> pd.DataFrame:
     """One row per family in ``fits`` order: fit statistics, SSE against the digitized points
     (0 < S < 1) and each parameter with its SE (NaN where not estimated)."""
     t, s = _inner_points(km)
     rows = []
     for name, dist in fits.items():
-        mle = isinstance(dist, FittedDistribution)
         params = {p: float(v) for p, v in dist.params.items()}
-        se = dist.se if mle else {}
-        row = {"family": name, "k": len(params),
-               "converged": dist.converged if mle else None,
-               "loglik": dist.loglik if mle else np.nan, "aic": dist.aic if mle else np.nan,
-               "bic": dist.bic if mle else np.nan,
+        se = dist.se if isinstance(dist, FittedDistribution) else {}
+        row = {"family": name, "k": len(params), **_likelihood(dist),
                "sse_km": float(np.sum((dist.survival(t) - s) ** 2))}
         for j, p in enumerate(params, start=1):
             row |= {f"param_{j}": p, f"estimate_{j}": params[p],

@@ -146,8 +146,9 @@ def parse(text: str) -> Node:
     if not parser.tokens:
         raise FormulaError("empty formula")
     tree = parser.expression()
-    if parser.peek() is not None:
-        raise FormulaError(f"unexpected {parser.peek().value!r}")
+    extra = parser.peek()
+    if extra is not None:
+        raise FormulaError(f"unexpected {extra.value!r}")
     return tree
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -29,12 +29,17 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.legend import Legend  # noqa: E402
 
 from .io.xlsx import atomic_path  # noqa: E402
 from .labels import COLOURS  # noqa: E402
 from .survival.base import Distribution  # noqa: E402
 from .survival.families import FAMILIES  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.typing import LegendLocType
 
 FIGSIZE = (7.0, 4.5)  # inches
 LINESTYLES = ("-", "--", "-.", ":", (0, (6, 2, 1, 2, 1, 2)), (0, (9, 3)))
@@ -75,9 +80,9 @@ def _new_axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _legend(ax: Axes, loc: str = "best") -> None:
-    ax.legend(loc=loc, fontsize=9, frameon=True, framealpha=0.9, edgecolor="0.8",
-              handlelength=3.5)
+def _legend(ax: Axes, loc: LegendLocType = "best") -> Legend:
+    return ax.legend(loc=loc, fontsize=9, frameon=True, framealpha=0.9, edgecolor="0.8",
+                     handlelength=3.5)
 
 
 #: (formats, dpi) of :func:`save_figure` when not given; see :func:`figure_output`
@@ -235,9 +240,8 @@ def plot_ce_plane(inc_cost: Mapping[str, Any], inc_qaly: Mapping[str, Any], comp
                 label=f"Threshold: {wtp:,.0f} USD per QALY")
         ax.set_xlim(lo, hi)
     _thousands(ax, "y")
-    _legend(ax)
-    for handle in ax.get_legend().legend_handles:  # draws: opaque, legible legend markers
-        if getattr(handle, "get_sizes", None) is not None and handle.get_sizes()[0] < 20:
+    for handle in _legend(ax).legend_handles:  # draws: opaque, legible legend markers
+        if isinstance(handle, PathCollection) and handle.get_sizes()[0] < 20:
             handle.set_alpha(1.0)
             handle.set_sizes([25])
     return save_figure(fig, path, force=force)

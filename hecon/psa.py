@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,13 +41,13 @@ def groups(model: Model) -> list[Group]:
             dirichlet.setdefault(p.group, []).append(p)
     for name, members in dirichlet.items():
         out.append(DirichletGroup(name, tuple(p.name for p in members), members[0].dist_params[0]))
-    for name, (members, cov) in model.covariance.items():
-        cov = np.asarray(cov, dtype=float)
-        if model.parameters[members[0]].distribution == "mvlognormal":
+    for name, (joint, given) in model.covariance.items():
+        cov = np.asarray(given, dtype=float)
+        if model.parameters[joint[0]].distribution == "mvlognormal":
             # delta method: Cov(log X_i, log X_j) ≈ Cov(X_i, X_j) / (x_i x_j)
-            base = np.array([model.parameters[m].value for m in members])
+            base = np.array([model.parameters[m].value for m in joint])
             cov = cov / np.outer(base, base)
-        out.append(MvnGroup(name, members, cov))
+        out.append(MvnGroup(name, tuple(joint), tuple(tuple(row) for row in cov.tolist())))
     return out
 
 
@@ -164,7 +164,7 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
             remote = client.scatter(shared, broadcast=True, hash=False)  # a fresh key per run
             futures = {client.submit(fn, remote, seeds[a:b], a, pure=False): (a, b)
                        for a, b in spans}
-            completed = dask_completed(futures)
+            completed: Iterable = dask_completed(futures)
         else:
             threads = available_cores() if threads is None else int(threads)
             if threads < 1:

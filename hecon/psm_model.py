@@ -105,8 +105,9 @@ class PartitionedSurvivalModel:
         grid (no outer-product copy)."""
         t = (np.arange(self.n_cycles + 1) * self.cycle_years)[None, :]
         shape = (ps.n_draws, t.shape[1])
-        return tuple(np.broadcast_to(curve(ps)._survival(t, 1), shape)
-                     for curve in (strategy.pfs, strategy.os))
+        pfs, os = (np.broadcast_to(curve(ps)._survival(t, 1), shape)
+                   for curve in (strategy.pfs, strategy.os))
+        return pfs, os
 
     def evaluate(self, ps: ParameterSet) -> dict[str, np.ndarray]:
         """Arrays of shape (draws, strategies): discounted ``cost``, ``qaly``, ``ly`` (at the
@@ -118,7 +119,8 @@ class PartitionedSurvivalModel:
         w_out = occupancy_weights(n, dt, self.discount_outcomes, self.half_cycle)
         # the partition of partitioned_survival without building the trace (a PSA needs only
         # totals): PF = min(PFS, OS), PD = OS − PF, so PD's totals are OS's minus PF's
-        sums = {k: [] for k in ("pf_c", "pf_o", "pd_c", "pd_o", "clipped")}
+        sums: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("pf_c", "pf_o", "pd_c", "pd_o", "clipped")}
         for strategy in self.strategies:  # one strategy at a time: no draw × strategy arrays
             pfs, os = self._curves(strategy, ps)
             pf = np.minimum(pfs, os)

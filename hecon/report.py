@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -217,8 +218,8 @@ def _survival(model: Model, figs: _Figures) -> str:
         label = st.line_label(j)
         regimens = rf.line_regimens(model, j)
         out += figs.add(f"survival-{label}",
-                        lambda p, r=regimens, lab=label: rf.plot_survival(
-                            model, r, f"Line {lab}: curves as used", p),
+                        partial(rf.plot_survival, model, regimens,
+                                f"Line {label}: curves as used"),
                         f"Line {label}: PFS (and TTD, trial OS where defined) of "
                         f"{', '.join(regimens)}, all-cause with the general-population floor.")
     out += figs.add("survival-palliative",

@@ -111,66 +111,88 @@ def plot_model_diagram(model: Model, path: str | Path, *, force: bool = False) -
                 ha="center", va="center", fontsize=10, fontweight="bold")
     ax.text(x_pal + g.pal_w / 2, 0.55, "After the last line", ha="center", va="center",
             fontsize=10, fontweight="bold")
+    for i, strategy in enumerate(model.strategies):
+        _lane(ax, g, model, i, strategy, width, x_pal)
+    _after_last_line(ax, g, n_lanes, x_pal, x_death)
+    ax.text(0.15, bottom + 0.45,
+            "Percentages: share of patients who progress on a line and start the next (rest: "
+            "palliative care). Death can occur from every state (disease-related deaths and "
+            "general-population mortality); CAR T patients not infused leave the pathway by "
+            "progression or death.", ha="left", va="center", fontsize=7, color="0.25",
+            wrap=True)
+    return save_figure(fig, path, force=force)
 
-    lane_y = [-(i + 0.5) * g.lane_h for i in range(n_lanes)]
-    for i, (strategy, yc) in enumerate(zip(model.strategies, lane_y, strict=True)):
-        style = strategy_style(strategy.name, i)
-        if i:
-            ax.plot([0.1, width - 0.1], [yc + g.lane_h / 2] * 2, color="0.85", linewidth=0.6)
-        ax.text(0.15, yc + 0.25, _wrap(strategy.name, 15), ha="left", va="center", fontsize=10,
-                fontweight="bold")
-        ax.plot([0.2, g.label_w - 0.5], [yc - 0.3] * 2, color=style["color"],
-                linestyle=style["linestyle"], linewidth=2.0)
-        ax.plot([(0.2 + g.label_w - 0.5) / 2], [yc - 0.3], color=style["color"],
-                marker=style["marker"], markersize=6)
-        y0 = yc - g.box_h / 2 + 0.1  # box bottom
-        bus = y0 - 0.38
-        for j, line in enumerate(strategy.lines):
-            reg = model.regimens[line.regimen]
-            x0 = x_lines + j * g.pitch
-            _box(ax, x0, y0, g.box_w, g.box_h)
-            body_h = g.box_h
-            if reg.car_t is not None:
-                body_h = g.box_h - g.band_h
-                ax.add_patch(Rectangle((x0, y0 + body_h), g.box_w, g.band_h, facecolor="0.88",
-                                       edgecolor="black", linewidth=0.6, zorder=2.5))
-                cart = reg.car_t
-                ax.text(x0 + g.box_w / 2, y0 + body_h + g.band_h * 0.68,
-                        "apheresis → bridging → infusion", ha="center", va="center",
-                        fontsize=6.5, zorder=3)
-                ax.text(x0 + g.box_w / 2, y0 + body_h + g.band_h * 0.27,
-                        f"{value(model, cart.months_to_infusion):.1f} mo; "
-                        f"{value(model, cart.p_not_infused):.0%} not infused",
-                        ha="center", va="center", fontsize=6.5, color="0.25", zorder=3)
-            if reg.one_time:
-                detail = "one-time; then treatment-free"
-            elif reg.ttd:
-                detail = "on treatment (TTD), then off"
-            else:
-                detail = "treated to progression"
-            ax.text(x0 + g.box_w / 2, y0 + body_h * 0.62, _wrap(reg.name, 26), ha="center",
-                    va="center", fontsize=8.5, zorder=3)
-            ax.text(x0 + g.box_w / 2, y0 + body_h * 0.22, detail, ha="center", va="center",
-                    fontsize=6.5, color="0.3", zorder=3)
-            last = j == len(strategy.lines) - 1
-            ymid = y0 + body_h / 2
-            if not last:  # progression → next line
-                p = value(model, line.p_next)
-                _arrow(ax, (x0 + g.box_w, ymid), (x0 + g.pitch, ymid))
-                ax.text(x0 + g.box_w + (g.pitch - g.box_w) / 2, ymid + 0.08, f"{p:.0%}",
-                        ha="center", va="bottom", fontsize=7)
-                if p < 1:  # the rest: palliative care, along the bus under the lane
-                    ax.plot([x0 + g.box_w * 0.5] * 2, [y0, bus], color="0.35", linewidth=0.8)
-                    ax.text(x0 + g.box_w * 0.5 + 0.06, (y0 + bus) / 2, f"{1 - p:.0%}",
-                            ha="left", va="center", fontsize=6.5, color="0.3")
-            else:
-                _arrow(ax, (x0 + g.box_w, ymid), (x_pal, ymid))
-                ax.text(x0 + g.box_w + 0.1, ymid + 0.08, "100%", ha="left", va="bottom",
-                        fontsize=7)
-        xs = [x_lines + j * g.pitch + g.box_w * 0.5 for j, line in enumerate(strategy.lines[:-1])
-              if value(model, line.p_next) < 1]
-        if xs:
-            _arrow(ax, (min(xs), bus), (x_pal, bus), lw=0.8, colour="0.35")
+
+def _lane(ax, g: _Layout, model: Model, i: int, strategy, width: float, x_pal: float) -> None:
+    """Lane ``i`` of the diagram: the strategy's name and line style, a box per line, and the
+    bus taking progressors who do not start the next line to palliative care."""
+    yc = -(i + 0.5) * g.lane_h
+    style = strategy_style(strategy.name, i)
+    if i:
+        ax.plot([0.1, width - 0.1], [yc + g.lane_h / 2] * 2, color="0.85", linewidth=0.6)
+    ax.text(0.15, yc + 0.25, _wrap(strategy.name, 15), ha="left", va="center", fontsize=10,
+            fontweight="bold")
+    ax.plot([0.2, g.label_w - 0.5], [yc - 0.3] * 2, color=style["color"],
+            linestyle=style["linestyle"], linewidth=2.0)
+    ax.plot([(0.2 + g.label_w - 0.5) / 2], [yc - 0.3], color=style["color"],
+            marker=style["marker"], markersize=6)
+    y0 = yc - g.box_h / 2 + 0.1  # box bottom
+    bus = y0 - 0.38
+    for j, line in enumerate(strategy.lines):
+        _line_box(ax, g, model, line, g.label_w + j * g.pitch, y0, bus,
+                  x_pal if j == len(strategy.lines) - 1 else None)
+    xs = [g.label_w + j * g.pitch + g.box_w * 0.5 for j, line in enumerate(strategy.lines[:-1])
+          if value(model, line.p_next) < 1]
+    if xs:
+        _arrow(ax, (min(xs), bus), (x_pal, bus), lw=0.8, colour="0.35")
+
+
+def _line_box(ax, g: _Layout, model: Model, line, x0: float, y0: float, bus: float,
+              x_pal: float | None) -> None:
+    """A line's box (its regimen, a CAR T band) and its exit: the share progressing to the next
+    line, or (``x_pal`` given, the last line) everyone to palliative care."""
+    reg = model.regimens[line.regimen]
+    _box(ax, x0, y0, g.box_w, g.box_h)
+    body_h = g.box_h
+    if reg.car_t is not None:
+        body_h = g.box_h - g.band_h
+        ax.add_patch(Rectangle((x0, y0 + body_h), g.box_w, g.band_h, facecolor="0.88",
+                               edgecolor="black", linewidth=0.6, zorder=2.5))
+        cart = reg.car_t
+        ax.text(x0 + g.box_w / 2, y0 + body_h + g.band_h * 0.68,
+                "apheresis → bridging → infusion", ha="center", va="center",
+                fontsize=6.5, zorder=3)
+        ax.text(x0 + g.box_w / 2, y0 + body_h + g.band_h * 0.27,
+                f"{value(model, cart.months_to_infusion):.1f} mo; "
+                f"{value(model, cart.p_not_infused):.0%} not infused",
+                ha="center", va="center", fontsize=6.5, color="0.25", zorder=3)
+    if reg.one_time:
+        detail = "one-time; then treatment-free"
+    elif reg.ttd:
+        detail = "on treatment (TTD), then off"
+    else:
+        detail = "treated to progression"
+    ax.text(x0 + g.box_w / 2, y0 + body_h * 0.62, _wrap(reg.name, 26), ha="center",
+            va="center", fontsize=8.5, zorder=3)
+    ax.text(x0 + g.box_w / 2, y0 + body_h * 0.22, detail, ha="center", va="center",
+            fontsize=6.5, color="0.3", zorder=3)
+    ymid = y0 + body_h / 2
+    if x_pal is not None:
+        _arrow(ax, (x0 + g.box_w, ymid), (x_pal, ymid))
+        ax.text(x0 + g.box_w + 0.1, ymid + 0.08, "100%", ha="left", va="bottom", fontsize=7)
+        return
+    p = value(model, line.p_next)  # progression → next line
+    _arrow(ax, (x0 + g.box_w, ymid), (x0 + g.pitch, ymid))
+    ax.text(x0 + g.box_w + (g.pitch - g.box_w) / 2, ymid + 0.08, f"{p:.0%}",
+            ha="center", va="bottom", fontsize=7)
+    if p < 1:  # the rest: palliative care, along the bus under the lane
+        ax.plot([x0 + g.box_w * 0.5] * 2, [y0, bus], color="0.35", linewidth=0.8)
+        ax.text(x0 + g.box_w * 0.5 + 0.06, (y0 + bus) / 2, f"{1 - p:.0%}",
+                ha="left", va="center", fontsize=6.5, color="0.3")
+
+
+def _after_last_line(ax, g: _Layout, n_lanes: int, x_pal: float, x_death: float) -> None:
+    """The palliative-care box spanning every lane, and death."""
     lanes_top, lanes_bottom = 0.15, -(n_lanes * g.lane_h) + 0.15
     _box(ax, x_pal, lanes_bottom, g.pal_w, lanes_top - lanes_bottom, fill="0.96")
     mid = (lanes_top + lanes_bottom) / 2
@@ -182,13 +204,6 @@ def plot_model_diagram(model: Model, path: str | Path, *, force: bool = False) -
     ax.text(x_death + g.death_w / 2, mid, "Death", ha="center", va="center", fontsize=9.5,
             zorder=3)
     _arrow(ax, (x_pal + g.pal_w, mid), (x_death, mid))
-    ax.text(0.15, bottom + 0.45,
-            "Percentages: share of patients who progress on a line and start the next (rest: "
-            "palliative care). Death can occur from every state (disease-related deaths and "
-            "general-population mortality); CAR T patients not infused leave the pathway by "
-            "progression or death.", ha="left", va="center", fontsize=7, color="0.25",
-            wrap=True)
-    return save_figure(fig, path, force=force)
 
 
 # -- survival ----------------------------------------------------------------------------------

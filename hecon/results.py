@@ -79,15 +79,15 @@ class Results:
         from .budget_impact import budget_impact, budget_impact_by_category
 
         p = self.budget_plan(plan)
-        shares = [pd.DataFrame({s: v for s, v in p_shares}, index=range(1, p.years + 1)).T
-                  for p_shares in (p.shares_current, p.shares_new)]
+        current, new = (pd.DataFrame({s: v for s, v in p_shares}, index=range(1, p.years + 1)).T
+                        for p_shares in (p.shares_current, p.shares_new))
         eligible = [p.eligible_per_year] * p.years
         if not by_category:
-            return budget_impact(self.cost_by_year(p.years), eligible, *shares, p.members)
+            return budget_impact(self.cost_by_year(p.years), eligible, current, new, p.members)
         series = self.cost_by_cycle()
         by_cat = {str(c): self._by_year(series.sel(category=c), p.years)
                   for c in series["category"].to_numpy()}
-        return budget_impact_by_category(by_cat, eligible, *shares, p.members)
+        return budget_impact_by_category(by_cat, eligible, current, new, p.members)
 
     def _by_year(self, series: xr.DataArray, years: int | None) -> pd.DataFrame:
         t = series["years"].to_numpy()
@@ -111,7 +111,7 @@ class Results:
             return self._from_line(line).survival(strategy, measure, times)
         series = predicted.survival(self.evaluation, self.model.settings, measure)
         values = series[0, self._s(strategy)]
-        years = self.evaluation.trace["years"].to_numpy()
+        years = self.trace["years"].to_numpy()
         return values.copy() if times is None else interpolate(values, years, times)
 
     def median(self, strategy: str, measure: str = "os", line: int | str | None = None
@@ -121,7 +121,7 @@ class Results:
         res = self if line is None or line_index(self.model.settings, line) == 0 \
             else self._from_line(line)
         values = res.survival(strategy, measure)
-        years = res.evaluation.trace["years"].to_numpy()
+        years = res.trace["years"].to_numpy()
         below = np.flatnonzero(values <= 0.5)
         if below.size == 0:
             return float("inf")
@@ -149,7 +149,7 @@ class Results:
         """Undiscounted cost per patient from the start up to ``time`` years, by category and
         in total (a cost accrues evenly within its cycle)."""
         values = predicted.cumulative_cost(self.evaluation, [time])[0, self._s(strategy), :, 0]
-        cats = self.evaluation.cost_series["category"].to_numpy()
+        cats = self.cost_by_cycle()["category"].to_numpy()
         out = pd.Series(values, index=pd.Index(cats, name="category"), name="cost")
         return pd.concat([out, pd.Series({"total": float(values.sum())})]).rename("cost")
 

@@ -24,4 +24,6 @@ def serve(workbook: str | Path | None = None, host: str = "127.0.0.1", port: int
 
     model = load_workbook(Path(workbook) if workbook else DEFAULT_WORKBOOK)
     print(f"hecon app: {model.name} on http://{host}:{port} (Ctrl+C to stop)", flush=True)
-    run_app(make_app(model), host=host, port=port, launch_browser=False, log_level="warning")
+    # shiny types run_app as None (its value under Pyodide, where there is no server to run)
+    run_app(make_app(model), host=host, port=port, launch_browser=False,  # type: ignore[misc]
+            log_level="warning")

@@ -6,13 +6,19 @@ PNGs drawn on the server and sent inline.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 from shiny import ui
 
-from ..cea import decision_wtp, product_price_parameter, uses_product
+from ..cea import decision_wtp
 from ..model import Model, Parameter
+from ..threshold import product_price_parameter, uses_product
 from .figures import MAX_DRAWS, line_labels
 from .whatif import GROUPS, SETTINGS, parameter_groups
+
+if TYPE_CHECKING:  # what ui.nav_panel returns; shiny does not export the class publicly
+    from shiny.ui._navs import NavPanel
 
 CSS = """
 .hecon-problem { color: #b00020; font-size: 0.85em; margin: -0.6em 0 0.6em 0; }
@@ -98,7 +104,7 @@ def sidebar(model: Model) -> ui.Sidebar:
         width=400, title="Inputs")
 
 
-def _results_tab(model: Model) -> ui.NavPanel:
+def _results_tab(model: Model) -> NavPanel:
     budget = ([ui.h5("Budget impact by year (undiscounted) with cost per member per month"),
                ui.output_table("budget"),
                ui.h6("Market shares of the new mix by budget year (each year sums to 1)"),
@@ -119,7 +125,7 @@ def _results_tab(model: Model) -> ui.NavPanel:
                ui.download_button("save_results", "Download results workbook")))
 
 
-def _figures_tab(model: Model) -> ui.NavPanel:
+def _figures_tab(model: Model) -> NavPanel:
     lines = {str(i): label for i, label in enumerate(line_labels(model))}
     return ui.nav_panel(
         "Figures",
@@ -128,7 +134,7 @@ def _figures_tab(model: Model) -> ui.NavPanel:
         ui.output_image("trace", height="auto"))
 
 
-def _psa_tab() -> ui.NavPanel:
+def _psa_tab() -> NavPanel:
     return ui.nav_panel(
         "PSA",
         ui.input_numeric("draws", f"Draws (up to {MAX_DRAWS:,})", 500, min=100,

@@ -2,7 +2,7 @@
 way ``hecon validate`` does, run it, and lay the results out as plain DataFrames and sentences.
 
 Incremental analysis and dominance in words follow Drummond et al. (2015, ch. 4) as in
-:func:`hecon.cea.icer_table`; the threshold price is :func:`hecon.cea.threshold_price`.
+:func:`hecon.cea.icer_table`; the threshold price is :func:`hecon.threshold.threshold_price`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..cea import product_price_parameter, threshold_price, uses_product
 from ..io.tables import InputError, model_to_tables, scenario_model, tables_to_model
 from ..model import Model, Parameter
 from ..results import Results, run
+from ..threshold import product_price_parameter, threshold_price, uses_product
 from ..units import kind_of
 
 #: parameter kind (hecon.units.kind_of) → the heading its inputs are grouped under
@@ -82,7 +82,8 @@ def _changes(model: Model, values: dict[str, Any]) -> tuple[dict[str, float], li
 
 
 def _setting_changes(model: Model, settings: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    out, problems = {}, []
+    out: dict[str, Any] = {}
+    problems: list[str] = []
     st = model.settings
     for key, v in settings.items():
         if v is None or v == "":
@@ -223,7 +224,7 @@ def comparison_text(res: Results, strategy: str, comparator: str) -> str:
 
 def threshold_text(model: Model, strategy: str, comparator: str, wtp: float) -> str:
     """The CAR T product price at which ``strategy`` vs ``comparator`` reaches ``wtp`` per
-    QALY (:func:`hecon.cea.threshold_price`), as a sentence."""
+    QALY (:func:`hecon.threshold.threshold_price`), as a sentence."""
     param = product_price_parameter(model)
     cur = model.settings.currency
     if param is None:

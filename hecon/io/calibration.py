@@ -59,7 +59,7 @@ def read_calibration(tables: Tables, model: Model) -> CalibrationSpec:
             if name is not None and name not in model.parameters:
                 rd.problem(row["parameter"].ref, "calibration parameter", name,
                            "must be a name on the Parameters sheet")
-            elif name in bounds:
+            elif name is not None and name in bounds:
                 rd.problem(row["parameter"].ref, name, name, "parameter listed twice")
             elif name is not None:
                 names.append(name)

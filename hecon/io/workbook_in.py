@@ -146,9 +146,9 @@ def _defined_names(book) -> list[dict[str, Cell]]:
             for name, dn in book.defined_names.items() if dn.attr_text]
 
 
-def _chain(err: BaseException) -> list[BaseException]:
+def _chain(err: BaseException | None) -> list[BaseException]:
     """An exception and the exceptions it was raised from."""
-    out = []
+    out: list[BaseException] = []
     while err is not None and err not in out:
         out.append(err)
         err = err.__cause__ or err.__context__
@@ -213,8 +213,9 @@ def write_input_workbook(model: Model, path: str | Path, force: bool = False,
         ws.cell(row=1, column=1).comment = Comment(SHEET_HELP[sheet], "hecon")
         for i, row in enumerate(tables[sheet], start=2):
             for j, c in enumerate(columns, start=1):
-                if c in row and row[c].formula:
-                    ws.cell(row=i, column=j).value = excel_formula(row[c].formula, model)
+                formula = row[c].formula if c in row else None
+                if formula:
+                    ws.cell(row=i, column=j).value = excel_formula(formula, model)
     define_parameter_names(wb, model)
     with atomic_path(path, force=force) as tmp:
         wb.save(tmp)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import openpyxl
 import pandas as pd
+from numpy.typing import ArrayLike
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.worksheet.worksheet import Worksheet
@@ -113,7 +114,7 @@ def _draws(psa: PSAResults, comparator: str | None) -> tuple[list[str], str, np.
 
 
 # -- PSA ---------------------------------------------------------------------------------------
-def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: Sequence[float],
+def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: ArrayLike,
                    comparator: str | None = None, population: float | None = None,
                    years: int | None = None,
                    evppi_groups: dict[str, list[str]] | None = None) -> None:
@@ -133,7 +134,7 @@ def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: Sequence[fl
     _ce_plane(wb.create_sheet("CE plane"), names, comparator, cost, qaly, wtp)
     _ceac(wb.create_sheet("CEAC"), names, cost, qaly, grid)
     factor = None
-    if population is not None:
+    if population is not None and years is not None:  # both or neither, checked above
         factor = population_factor(population, years, psa.model.settings.discount_outcomes)
     ws = wb.create_sheet("EVPI")
     _evpi(ws, psa, cost, qaly, grid, factor, (population, years))
@@ -178,7 +179,7 @@ def _ce_plane(ws: Worksheet, names: list[str], comparator: str, cost: np.ndarray
     x_line = [min(0.0, float(d_qaly.min())), max(0.0, float(d_qaly.max()))]
     rows = []
     for d in range(n):
-        row = [d]
+        row: list[float | None] = [d]
         for k in others:
             j = names.index(k)
             row += [float(d_qaly[d, j]), float(d_cost[d, j])]

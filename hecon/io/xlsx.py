@@ -48,6 +48,7 @@ def write_table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[An
     """A header row (bold, shaded, frozen below) and data rows; ``formats`` maps a column index
     (0-based) to a number format."""
     formats = formats or {}
+    widths = widths or {}
     for j, name in enumerate(header, start=1):
         cell = put(ws, first_row, j, name)
         cell.font = font(bold=True)
@@ -62,7 +63,7 @@ def write_table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[An
         longest = max((display_width(r[j - 1], formats.get(j - 1)) for r in rows
                        if j - 1 < len(r)), default=0)
         letter = get_column_letter(j)
-        if (widths or {}).get(j - 1):
+        if widths.get(j - 1):
             width = widths[j - 1]
         else:  # the widest of every table in this column
             width = min(MAX_WIDTH, max(8, header_width(name), longest + 2))

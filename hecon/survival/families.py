@@ -9,6 +9,8 @@ all families); other restricted means use the quadrature of
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special as sc
@@ -16,9 +18,19 @@ from scipy import special as sc
 from hecon.survival.base import Distribution, as_param
 from hecon.survival.spline import SCALES, RoystonParmar
 
-_REAL = {"low": -np.inf, "high": np.inf, "low_open": True, "high_open": True}
-_POSITIVE = {"low": 0.0, "high": np.inf, "low_open": True, "high_open": True}
-_NONNEGATIVE = {"low": 0.0, "high": np.inf, "high_open": True}
+
+class _Range(TypedDict, total=False):
+    """Keyword arguments of :func:`~hecon.survival.base.as_param`: a parameter's valid range."""
+
+    low: float
+    high: float
+    low_open: bool
+    high_open: bool
+
+
+_REAL: _Range = {"low": -np.inf, "high": np.inf, "low_open": True, "high_open": True}
+_POSITIVE: _Range = {"low": 0.0, "high": np.inf, "low_open": True, "high_open": True}
+_NONNEGATIVE: _Range = {"low": 0.0, "high": np.inf, "high_open": True}
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 # incomplete gamma tails (generalized gamma): scipy loses accuracy beyond ~4.5 sd once the shape g
 # exceeds ~1e5, so Temme's expansion serves g > _G_TEMME there; below _SF_FLOOR the tails switch

@@ -150,10 +150,10 @@ def reconstruct_ipd(km_time: ArrayLike, km_surv: ArrayLike, risk_time: ArrayLike
     at = np.searchsorted(t, missing, side="right")
     t, s = np.insert(t, at, missing), np.insert(s, at, s[at - 1])
     first = np.searchsorted(t, r, side="left")
-    for i in np.flatnonzero(n == 0):
-        if s[-1] < s[first[i]]:
-            raise ValueError(f"n_risk is 0 at time {r[i]:g} but the curve still drops afterwards "
-                             f"(from {s[first[i]]:g} to {s[-1]:g})")
+    for z in np.flatnonzero(n == 0):
+        if s[-1] < s[first[z]]:
+            raise ValueError(f"n_risk is 0 at time {r[z]:g} but the curve still drops afterwards "
+                             f"(from {s[first[z]]:g} to {s[-1]:g})")
     events, cens = np.zeros(t.size, dtype=int), np.zeros(t.size, dtype=int)
     n_now, km = int(n[0]), 1.0
     for i in range(r.size - 1):

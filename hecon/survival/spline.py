@@ -22,6 +22,7 @@ fit stops at the edge (s' = 0 somewhere) and reports ``converged=False``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -191,8 +192,10 @@ class RoystonParmar(Distribution):
     def _cumhazard(self, t: np.ndarray, nb: int) -> np.ndarray:
         s = self._spline(t, nb, False)
         with np.errstate(over="ignore"):
-            h = {"hazard": np.exp, "odds": lambda v: np.logaddexp(0.0, v),
-                 "normal": lambda v: -sc.log_ndtr(-v)}[self.scale](s)
+            link: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+                "hazard": np.exp, "odds": lambda v: np.logaddexp(0.0, v),
+                "normal": lambda v: -sc.log_ndtr(-v)}
+            h = link[self.scale](s)
         return _at_edges(t, h, 0.0, np.inf)
 
     def _survival(self, t: np.ndarray, nb: int) -> np.ndarray:
