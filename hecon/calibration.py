@@ -130,12 +130,14 @@ class _Predictor:
                 category = row.get("category")
                 if _blank(category):
                     out[:, i] = cost.sum(axis=-1)
-                else:
-                    names = [str(c) for c in ev.cost_series["category"].to_numpy()]
-                    out[:, i] = cost[:, names.index(category)]
+                else:  # the cost series' categories are COST_CATEGORIES, in that order
+                    out[:, i] = cost[:, list(COST_CATEGORIES).index(category)]
             else:
                 curve = survival(ev, model.settings, measure)[:, s]
-                out[:, i] = interpolate(curve, ev.trace["years"].to_numpy(), [row["time"]])[:, 0]
+                if ev.trace is None:  # evaluate(..., keep_trace=True) keeps it
+                    raise ValueError("calibration needs the run's trace")
+                years = ev.trace["years"].to_numpy()
+                out[:, i] = interpolate(curve, years, [row["time"]])[:, 0]
         return out
 
 
