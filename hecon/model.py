@@ -201,6 +201,9 @@ class Settings:
     perspective: str = "US health-care sector"
     currency: str = "USD"
     price_year: int = 2025
+    #: how costs are dated when not all in ``price_year`` money, e.g. "nominal list prices as
+    #: found, 2015-2025, not inflated"; shown instead of the price year in every output
+    cost_basis: str = ""
     seed: int = 20261125
     first_line: int = 2  # the line number of the model's first line (labels only)
     budget_plan: str = ""  # the plan used for budget impact (default: the first plan)
@@ -208,6 +211,11 @@ class Settings:
     evpi_years: int = 0  # years the decision applies (population EVPI)
     age_adjust_utility: bool = False
     utility_norms: tuple[tuple[float, float], ...] = ()  # (age from, population utility)
+
+    @property
+    def price_label(self) -> str:
+        """How the outputs describe the costs' money: the cost basis, else the price year."""
+        return self.cost_basis or f"price year {self.price_year}"
 
     @property
     def horizon(self) -> float:

@@ -305,8 +305,8 @@ def _costs(res: Results, figs: _Figures) -> str:
     rows = [[COST_LABELS.get(cat, cat), *(_money(v, cur) for v in c[cat])]
             for cat in c.columns]
     out = _table(["Category", *c.index], rows, numeric=range(1, len(c.index) + 1),
-                 caption=f"Discounted cost per patient by category ({cur}, price year "
-                 f"{res.model.settings.price_year})")
+                 caption=f"Discounted cost per patient by category ({cur}, "
+                 f"{res.model.settings.price_label})")
     out += figs.add("costs", lambda p: rf.plot_cost_breakdown(c, cur, p),
                     "Discounted cost per patient by category (stacked); totals above the bars.")
     return out
@@ -382,7 +382,7 @@ def _meta(model: Model, input_path, scenario, psa_draws) -> str:
     if input_path is not None:
         parts.append(f"Input: {Path(input_path).name} (SHA-256 {file_sha256(input_path)}).")
     parts.append(f"Scenario: {scenario or 'base case'}. Perspective: {st.perspective}; "
-                 f"{st.currency}, price year {st.price_year}.")
+                 f"{st.currency}, {st.price_label}.")
     parts.append("Probabilistic analysis: " + (f"{psa_draws:,} draws." if psa_draws > 0
                                                else "not run."))
     return html.escape(" ".join(parts))

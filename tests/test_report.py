@@ -252,7 +252,7 @@ def test_methods_agree_with_settings(report):
     assert f"over {st.horizon:g} years" in methods
     assert f"cycles of {st.cycle_days:g} days" in methods
     assert st.half_cycle in methods and st.perspective in methods
-    assert f"price year {st.price_year}" in methods
+    assert st.price_label in methods  # the cost basis where one is given, else the price year
 
 
 def test_results_tables(report):

@@ -96,7 +96,8 @@ def tables_to_model(tables: Tables, scenario: str | None = None) -> Model:
         cycle_days=st["cycle_days"], discount_costs=st["discount_costs"],
         discount_outcomes=st["discount_outcomes"], half_cycle=st["half_cycle"],
         wtp=tuple(st["wtp"]), perspective=st["perspective"], currency=st["currency"],
-        price_year=st["price_year"], seed=st["seed"], first_line=st["first_line"],
+        price_year=st["price_year"], cost_basis=st["cost_basis"], seed=st["seed"],
+        first_line=st["first_line"],
         age_adjust_utility=st["age_adjust_utility"], utility_norms=tuple(st["utility_norms"]),
         budget_plan=st["budget_plan"], evpi_population=st["evpi_population"],
         evpi_years=st["evpi_years"])

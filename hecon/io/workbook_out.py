@@ -138,7 +138,7 @@ def _cover(ws, res: Results, input_path, scenario) -> None:
         ("Input SHA-256", "" if input_path is None else file_sha256(input_path)),
         ("Scenario", scenario or "base case"),
         ("Perspective", st.perspective),
-        ("Currency (price year)", f"{st.currency} ({st.price_year})"),
+        ("Currency (prices)", f"{st.currency} ({st.price_label})"),
         ("Horizon (years)", st.horizon),
         ("Cycle length (days)", st.cycle_days),
         ("Discount rate, costs", st.discount_costs),
@@ -416,7 +416,7 @@ def methods_text(res: Results, scenario: str | None = None) -> list[str]:
         "from the cohort's starting age over the same time since the line started (a CAR T "
         "curve that starts at infusion is compared over the same calendar interval), and the "
         "model is multiplied by background survival at attained age.",
-        f"Costs ({st.currency}, price year {st.price_year}) and outcomes are discounted at "
+        f"Costs ({st.currency}, {st.price_label}) and outcomes are discounted at "
         f"{st.discount_costs:.1%} and {st.discount_outcomes:.1%} per year in continuous time; "
         f"within-cycle correction: {st.half_cycle}. Perspective: {st.perspective}.",
         "Drug costs accrue while on treatment (time-to-discontinuation), not while "

@@ -720,7 +720,8 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     model = Model(
         name="Cilta-cel in lenalidomide-refractory multiple myeloma: line sequencing (US payer)",
         settings=Settings(age=age, male=MALE_SHARE, wtp=(50_000.0, 100_000.0, 150_000.0),
-                          price_year=2025, age_adjust_utility=True, utility_norms=norms),
+                          price_year=2025, cost_basis=COST_BASIS, age_adjust_utility=True,
+                          utility_norms=norms),
         parameters=P.items, curves=curves, regimens=regimens, strategies=strategies,
         palliative=Palliative("os_palliative", "cost_palliative", "u_palliative"),
         adverse_events=tuple(adverse), terminal_care_cost="cost_terminal",
@@ -917,6 +918,8 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
 # ---------------------------------------------------------------------------------------------
 # the workbook
 # ---------------------------------------------------------------------------------------------
+#: how the default model's costs are dated (no medical-care CPI series could be verified)
+COST_BASIS = "nominal US list prices as found (2015-2025), not inflated to one price year"
 SETTING_NOTES = {
     "price_year": "costs are nominal USD of each source's year (2015-2025), NOT inflated: no "
                   "medical-care CPI index values were available (see inputs/evidence/README.md)",

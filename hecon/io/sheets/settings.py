@@ -23,6 +23,8 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "perspective": ("text", "US health-care sector", "perspective"),
     "currency": ("text", "USD", "currency"),
     "price_year": ("int", 2025, "price year of all costs"),
+    "cost_basis": ("text", "", "how costs are dated if not all in price_year money (e.g. "
+                   "'nominal list prices as found, not inflated'); shown in outputs"),
     "wtp": ("list", (50_000.0, 100_000.0, 150_000.0), "willingness to pay per QALY, comma "
             "separated"),
     "seed": ("int", 20261125, "random seed for PSA"),
@@ -53,7 +55,8 @@ def settings_rows(model: Model, notes: dict[str, str] | None = None) -> list[dic
         "horizon_years": st.horizon_years, "cycle_days": st.cycle_days,
         "discount_costs": st.discount_costs, "discount_outcomes": st.discount_outcomes,
         "half_cycle": st.half_cycle, "perspective": st.perspective, "currency": st.currency,
-        "price_year": st.price_year, "wtp": ", ".join(f"{w:g}" for w in st.wtp),
+        "price_year": st.price_year, "cost_basis": st.cost_basis,
+        "wtp": ", ".join(f"{w:g}" for w in st.wtp),
         "seed": st.seed, "first_line": st.first_line,
         "age_adjust_utility": st.age_adjust_utility,
         "utility_norms": ", ".join(f"{a:g}:{u:g}" for a, u in st.utility_norms),
