@@ -123,9 +123,12 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
     new_model = None
     if write_into is not None:
         chosen = family.lower() if family else next(f for f in fits if f in FAMILIES)
+        fitted = fits[chosen]
+        if curve_name is None or not isinstance(fitted, FittedDistribution):
+            raise ValueError("writing a fitted curve into a workbook needs --curve and the "
+                             "at-risk table (a likelihood fit with a covariance)")
         source = f"fitted by hecon fit from {km_csv.name} (Guyot 2012 reconstruction; MLE)"
-        new_model = _with_fit(load_workbook(write_into), curve_name, fits[chosen], time_unit,
-                              source)
+        new_model = _with_fit(load_workbook(write_into), curve_name, fitted, time_unit, source)
 
     inputs = [p for p in (km_csv, at_risk_csv, write_into) if p is not None]
     with transaction(inputs, force=force):  # the workbook, figures and copy: all or none
@@ -136,7 +139,7 @@ def fit_km_file(km_csv: str | Path, at_risk_csv: str | Path | None = None,
                                        force=force),
                    *plot_log_cumhazard(km, fits, figure_stems[2], time_unit=time_unit,
                                        force=force)]
-        if new_model is not None:
+        if new_model is not None and copy_path is not None:
             write_input_workbook(new_model, copy_path, force=force)
     return FitReport(table, fits, ipd, output, tuple(figures), copy_path, tuple(notes))
 

@@ -15,6 +15,9 @@ therefore serves an outer product (t of shape ``(1,)*nb + s``) and an elementwis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 
@@ -56,6 +59,10 @@ class Distribution:
 
     #: parameter names, in the order used by ``params`` and by a fitted covariance matrix
     param_names: tuple[str, ...] = ()
+    #: set by :func:`hecon.survival.fit.fit_landmarks`: S(t_j) - s_j at the landmarks and their
+    #: weighted sum of squares (None and NaN for a distribution not fitted to landmarks)
+    residuals: np.ndarray | None = None
+    sse: float = float("nan")
 
     # -- shapes ---------------------------------------------------------------------------
     @property
@@ -63,7 +70,7 @@ class Distribution:
         return np.broadcast_shapes(*(np.shape(getattr(self, n)) for n in self.param_names))
 
     @property
-    def params(self) -> dict[str, np.ndarray]:
+    def params(self) -> Mapping[str, Any]:
         return {n: np.asarray(getattr(self, n)) for n in self.param_names}
 
     def _p(self, name: str, t: np.ndarray, nb: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -223,8 +224,9 @@ class _Space:
         x = np.clip(x, -_X_MAX, _X_MAX)
         return [_TRANSFORMS[k][0](x[..., i], self.unit) for i, k in enumerate(self.kinds)]
 
-    def unconstrained(self, p: Sequence[float]) -> np.ndarray:
-        return np.array([_TRANSFORMS[k][1](v, self.unit) for k, v in zip(self.kinds, p,
+    def unconstrained(self, p: ArrayLike) -> np.ndarray:
+        values = np.asarray(p, dtype=float)
+        return np.array([_TRANSFORMS[k][1](v, self.unit) for k, v in zip(self.kinds, values,
                                                                           strict=True)])
 
     def jacobian(self, p: Sequence[float]) -> np.ndarray:
@@ -269,7 +271,7 @@ def _hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float) -> 
     return 0.5 * (hess + hess.T)
 
 
-def _maximise(space: _Space, starts: list[Sequence[float]], data: _Data, family: str,
+def _maximise(space: _Space, starts: Sequence[ArrayLike], data: _Data, family: str,
               names: tuple[str, ...]) -> FittedDistribution:
     """BFGS from each start (natural parameters); the best optimum with its covariance."""
     k = len(space.kinds)
@@ -342,7 +344,7 @@ def _fit_spline(data: _Data, k: int, scale: str) -> FittedDistribution:
     start = zero_knot_gamma(_fit(data, BASE_FAMILY[scale]).params, scale) + [0.0] * k
     space = _Space(("real",) * (k + 2), data.unit,
                    lambda p: RoystonParmar(np.stack(p, axis=-1) @ move.T, knots, scale),
-                   lambda dist: dist.min_slope > 0)
+                   lambda dist: cast(RoystonParmar, dist).min_slope > 0)
     result = _maximise(space, [np.linalg.solve(move, start)], data, spline_family(k, scale),
                        tuple(f"gamma{j}" for j in range(k + 2)))
     result.vcov = move @ result.vcov @ move.T
@@ -353,10 +355,11 @@ def _fit(data: _Data, family: str) -> FittedDistribution:
     spline = parse_spline_family(family)
     if spline is not None:
         return _fit_spline(data, *spline)
-    cls = FAMILIES[family]
+    names = FAMILIES[family].param_names
     if family == "exponential":  # closed form (Collett 2015, section 5.1.2)
         rate = data.events / float(data.w @ data.t)
-        return FittedDistribution(cls(rate), family, cls.param_names,
+        make: Callable[..., Distribution] = FAMILIES[family]  # a family takes its parameters
+        return FittedDistribution(make(rate), family, names,
                                   data.events * (np.log(rate) - 1.0),
                                   np.array([[rate**2 / data.events]]), data.n, data.events, True)
     if family == "gengamma":  # from the better of Weibull (Q = 1) and log-normal (Q = 0)
@@ -366,7 +369,7 @@ def _fit(data: _Data, family: str) -> FittedDistribution:
                   else [[*lnorm.params.values(), 0.0]])
     else:
         starts = _starts(family, data)
-    return _maximise(_family_space(family, data.unit), starts, data, family, cls.param_names)
+    return _maximise(_family_space(family, data.unit), starts, data, family, names)
 
 
 def fit(time: ArrayLike, event: ArrayLike, family: str, weights: ArrayLike | None = None, *,
