@@ -260,15 +260,20 @@ def population_factor(population: float, years: int, rate: float) -> float:
     return float(population * np.sum((1.0 + rate) ** -np.arange(years)))
 
 
+#: inputs up to which EVPPI regresses with splines (a GAM) rather than a Gaussian process
+MAX_GAM_INPUTS = 5
+
+
 def evppi(costs: ArrayLike, effects: ArrayLike, inputs: ArrayLike, wtp: float,
           max_gp_draws: int = 1500, seed: int = 0) -> float:
     """Expected value of partial perfect information for the parameter(s) ``inputs`` (draws × k)
     by the regression method of Strong, Oakley & Brennan (Med Decis Making 2014): the net
     benefit of each strategy (relative to the first) is regressed on the inputs, and
-    EVPPI = E[max_s ĝ_s] − max_s E[ĝ_s]. One or two inputs: penalized regression splines (a
-    GAM; tensor products for two), smoothing chosen by generalized cross-validation; three or
-    more: a Gaussian process with one length scale per input, fitted on at most
-    ``max_gp_draws`` draws."""
+    EVPPI = E[max_s ĝ_s] − max_s E[ĝ_s]. Up to :data:`MAX_GAM_INPUTS` inputs: penalized
+    regression splines with pairwise tensor-product terms (a GAM, as Strong et al. use for
+    few inputs), smoothing chosen by generalized cross-validation, fitted on every draw in one
+    pass for all strategies; more inputs: a Gaussian process with one length scale per input,
+    fitted on at most ``max_gp_draws`` draws."""
     c, e = _draws("costs", costs), _draws("effects", effects)
     x = np.asarray(inputs, dtype=float)
     x = x[:, None] if x.ndim == 1 else x
@@ -292,9 +297,10 @@ def _regress(x: np.ndarray, y: np.ndarray, max_gp_draws: int, seed: int) -> np.n
     x = x[:, spread > 0]
     if x.shape[1] == 0:  # the inputs do not vary: nothing to learn
         return np.broadcast_to(y.mean(axis=0), y.shape).copy()
-    if x.shape[1] <= 2:
-        steps = [StandardScaler(), SplineTransformer(n_knots=8, degree=3, knots="quantile")]
-        if x.shape[1] == 2:
+    if x.shape[1] <= MAX_GAM_INPUTS:  # fewer knots per input as inputs are added
+        knots = 8 if x.shape[1] <= 2 else 5
+        steps = [StandardScaler(), SplineTransformer(n_knots=knots, degree=3, knots="quantile")]
+        if x.shape[1] >= 2:  # pairwise (tensor-product) terms of the splines
             steps.append(PolynomialFeatures(degree=2, interaction_only=True, include_bias=False))
         model = make_pipeline(*steps, RidgeCV(alphas=np.logspace(-6, 3, 19)))
         return model.fit(x, y).predict(x).reshape(y.shape)

@@ -137,8 +137,11 @@ def test_evppi_ordering_and_irrelevant_parameter():
     assert total + tol >= group >= single - tol >= -tol
     assert group > single > 0
     assert nothing < 0.05 * total
-    three = evppi(costs, effects, np.column_stack([a, b, irrelevant]), wtp, max_gp_draws=600)
+    three = evppi(costs, effects, np.column_stack([a, b, irrelevant]), wtp)  # splines
     assert three == pytest.approx(group, rel=0.1)
+    more = rng.normal(0, 1, (n, 4))  # six inputs: a Gaussian process
+    six = evppi(costs, effects, np.column_stack([a, b, more]), wtp, max_gp_draws=400)
+    assert six == pytest.approx(group, rel=0.15)
 
 
 def test_population_factor():
