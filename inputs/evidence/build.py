@@ -15,6 +15,7 @@ The script is deterministic (fixed seed).
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import sys
 from dataclasses import dataclass, replace
@@ -241,29 +242,56 @@ def assumption(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # the model
 # ---------------------------------------------------------------------------------------------
-def build_model() -> tuple[Model, dict[int, str], dict]:
-    """The evidence-based model, the Toxicity sources by row, and fit diagnostics."""
-    rng = np.random.default_rng(SEED)
-    P = Params()
-    curves: dict[str, Curve] = {}
-    diag: dict = {}
-    age = v("c4_age")
-    bg = background(age, MALE_SHARE)
-    boot = BOOT_METHOD.format(n=N_BOOT)
+class _Build:
+    """What the build's steps share: the parameters, the curves, fit diagnostics, the
+    bootstrap's random generator (the steps draw from it in a fixed order), the cohort's age and
+    its background mortality."""
 
-    def family_curve(name, family, coefs, source, cure=None):
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(SEED)
+        self.P = Params()
+        self.curves: dict[str, Curve] = {}
+        self.diag: dict = {}
+        self.age = v("c4_age")
+        self.bg = background(self.age, MALE_SHARE)
+        self.boot = BOOT_METHOD.format(n=N_BOOT)
+
+    def family_curve(self, name, family, coefs, source, cure=None):
         names = FAMILIES[family].param_names
-        curves[name] = Curve(name, family, dict(zip(names, coefs, strict=True)), "months",
-                             cure_fraction=cure, source=source)
+        self.curves[name] = Curve(name, family, dict(zip(names, coefs, strict=True)), "months",
+                                  cure_fraction=cure, source=source)
 
-    def fitted_curve(name, family, coefs, times, surv, n, source):
+    def fitted_curve(self, name, family, coefs, times, surv, n, source):
         """A landmark-fitted curve whose coefficients are drawn jointly in the PSA, with the
         covariance of a parametric bootstrap of the landmarks (arm size n)."""
-        cov = boot_cov(rng, times, surv, n, lambda t, s: fit(t, s, family)[0])
+        cov = boot_cov(self.rng, times, surv, n, lambda t, s: fit(t, s, family)[0])
         names = [f"{name}_{p}" for p in FAMILIES[family].param_names]
-        family_curve(name, family, P.mvn(f"fit_{name}", names, coefs, cov, "months", source),
-                     source)
+        self.family_curve(name, family, self.P.mvn(f"fit_{name}", names, coefs, cov, "months",
+                                                   source), source)
 
+
+def build_model() -> tuple[Model, dict[int, str], dict]:
+    """The evidence-based model, the Toxicity sources by row, and fit diagnostics: one step per
+    input family, in a fixed order (the bootstrap draws from one generator)."""
+    b = _Build()
+    t_soc, s_soc = _soc_2l(b)
+    wait, p_no, n_cart = _cart_pathway(b)
+    coef_c2, t_post, s_post = _cart_2l(b, wait, p_no, n_cart)
+    c1 = _cart_4l(b)
+    _scenario_curves(b, c1, coef_c2, t_post, s_post)
+    _soc_later(b, t_soc, s_soc)
+    _os_curves(b)
+    _shares(b)
+    norms = _utilities(b)
+    tox_rows = _toxicity(b, _costs(b))
+    model, tox_sources = _structure(b, tox_rows, norms, c1[2])
+    return calibrate_to_trials(model, b.diag), dict(enumerate(tox_sources)), b.diag
+
+
+def _soc_2l(b: _Build):
+    """SOC 2L: the CARTITUDE-4 control arm (mostly DPd), the TTD of DPd and the real-world SOC
+    scenario curves."""
+    P, curves, diag, boot, fitted_curve = b.P, b.curves, b.diag, b.boot, b.fitted_curve
     # -- SOC 2L: CARTITUDE-4 control arm (mostly DPd), median + 12 + 30 months ------------------
     t_soc = [v("c4_soc_pfs_median"), 12.0, 30.0]
     s_soc = [0.5, v("c4_soc_pfs_12"), v("c4_soc_pfs_30")]
@@ -294,7 +322,12 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
                                     source=cite("flatiron_rwpfs_median"))
     curves["ttd_soc_2l_rw"] = Curve("ttd_soc_2l_rw", reference="pfs_soc_2l_rw",
                                     hr="hr_ttd_soc_2l", source="as ttd_soc_2l, on the RW curve")
+    return t_soc, s_soc
 
+
+def _cart_pathway(b: _Build):
+    """The CAR T pathway (CARTITUDE-4): wait, never infused, deaths before infusion."""
+    P = b.P
     # -- CAR T pathway (CARTITUDE-4) -------------------------------------------------------------
     wait = v("c4_days_to_infusion") / DAYS_PER_MONTH
     p_no = v("c4_not_infused")
@@ -315,7 +348,12 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     P.beta("p_death_if_not_infused", p_die, 0.08, f"derived: 4.8% died before infusion / 15.4% "
            f"not infused = {p_die:.3f} ({cite('c4_died_before_infusion')}); PSA beta se 0.08 "
            "(assumption)", low=0.15, high=0.5)
+    return wait, p_no, n_cart
 
+
+def _cart_2l(b: _Build, wait: float, p_no: float, n_cart: int):
+    """cilta-cel 2L: post-infusion PFS calibrated through the pathway."""
+    P, diag, boot, rng, family_curve = b.P, b.diag, b.boot, b.rng, b.family_curve
     # -- cilta-cel 2L: post-infusion PFS calibrated through the pathway --------------------------
     t_itt = [12.0, 30.0]
     s_itt = [v("c4_cart_pfs_12"), v("c4_cart_pfs_30")]
@@ -337,7 +375,12 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     family_curve("pfs_cart_2l", "weibull", P.mvn(
         "fit_pfs_cart_2l", ["pfs_cart_2l_shape", "pfs_cart_2l_scale"], coef_c2, cov, "months",
         src_c2), src_c2)
+    return coef_c2, t_post, s_post
 
+
+def _cart_4l(b: _Build):
+    """cilta-cel 4L+: CARTITUDE-1 from infusion."""
+    diag, boot, fitted_curve = b.diag, b.boot, b.fitted_curve
     # -- cilta-cel 4L+: CARTITUDE-1 from infusion ------------------------------------------------
     t_c1 = [27.0, v("c1_pfs_median"), 36.0]
     s_c1 = [v("c1_pfs_27"), 0.5, v("c1_pfs_36")]
@@ -349,7 +392,13 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
               f"27-mo 55%, median 34.9 mo, 36-mo 47.5% from infusion: {cite('c1_pfs_median')}; "
               f"{cite('c1_pfs_36')}. {boot}")
     fitted_curve("pfs_cart_4l", fam_c1, coef_c1, t_c1, s_c1, int(v("c1_n")), src_c1)
+    return t_c1, s_c1, fam_c1, coef_c1
 
+
+def _scenario_curves(b: _Build, c1: tuple, coef_c2, t_post, s_post):
+    """Scenario curves (mixture cure, ide-cel) and the attenuated 3L curve."""
+    P, curves, diag, bg, family_curve = b.P, b.curves, b.diag, b.bg, b.family_curve
+    t_c1, s_c1, fam_c1, coef_c1 = c1
     # -- scenario curves: mixture cure, 3L midpoint, ide-cel -------------------------------------
     # cure fraction: the largest pi (grid 0.01) for which the mixture-cure least-squares fit to
     # the four CARTITUDE-1 landmarks (27, 34.9, 36 mo and the >=5-year plateau) keeps every
@@ -401,6 +450,10 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     family_curve("pfs_idecel_4l", "weibull", ["pfs_idecel_4l_shape", "pfs_idecel_4l_scale"],
                  cite("karmma_pfs_median"))
 
+
+def _soc_later(b: _Build, t_soc, s_soc):
+    """SOC 3L and 4L+: medians with the SOC 2L shape."""
+    P, family_curve = b.P, b.family_curve
     # -- SOC 3L and 4L+: medians with the SOC 2L shape -------------------------------------------
     # Weibull shape from the CARTITUDE-4 SOC landmarks (a log-logistic tail with a borrowed shape
     # would leave 4L+ patients progression-free for years)
@@ -424,6 +477,10 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
         family_curve(f"pfs_soc_{line}", fam_later, [f"pfs_soc_{line}_shape",
                                                   f"pfs_soc_{line}_scale"], src)
 
+
+def _os_curves(b: _Build):
+    """OS curves for input checks and validation, and the palliative phase."""
+    P, curves, family_curve = b.P, b.curves, b.family_curve
     # -- OS curves: validation checks (Regimen.os) and palliative survival -----------------------
     for name, key, n_src in (("os_soc_2l", "c4_soc_os_30", "CARTITUDE-4 SOC"),
                              ("os_cart_2l", "c4_cart_os_30", "CARTITUDE-4 cilta-cel ITT")):
@@ -461,6 +518,10 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
                                     {"rate": "os_palliative_rate"},
                                     source="LocoMMotion (derived; assumption)")
 
+
+def _shares(b: _Build):
+    """Death shares of PFS events and attrition between lines."""
+    P = b.P
     # -- death shares and attrition ------------------------------------------------------------
     ds = {"2l": 0.15, "3l": 0.20, "4l": 0.25, "cart": 0.20}
     src_ds = assumption("share of PFS events that are deaths (no published split of PFS events "
@@ -488,6 +549,10 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
         P.add(f"p_next_after_{line}_nontx", lo, "probability",
               f"scenario 'attrition non-transplant registry': {cite(nontx)}, /(1 - death share)")
 
+
+def _utilities(b: _Build):
+    """Utilities and the population norms by age."""
+    P = b.P
     # -- utilities -----------------------------------------------------------------------------
     P.beta("u_pf_2l", v("u_pf_2l"), 0.03, cite("u_pf_2l") + "; PSA beta se 0.03", "utility",
            0.68, 0.79)
@@ -506,7 +571,12 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
         "Lancet Haematol 2025); PSA uniform 0-0.08; scenario 'no treatment-free utility gain'"),
         "uniform", (0.0, 0.08), 0.0, 0.08)
     norms = ((0.0, v("u_norm_55")), (65.0, v("u_norm_65")), (75.0, v("u_norm_75")))
+    return norms
 
+
+def _costs(b: _Build):
+    """Costs (nominal USD of each source's year; see README)."""
+    P = b.P
     # -- costs (nominal USD of each source's year; see README) ---------------------------------
     doses_wk = DAYS_PER_MONTH / 7
     dara = v("price_dara_dose")
@@ -557,38 +627,49 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     P.derived("cost_bridging", "=cost_dpd_induction", "USD/month", "formula: bridging with DPd "
               "at the induction-phase monthly cost (see cost_dpd_induction; CARTITUDE-4 bridging "
               "PVd/DPd, 80.8% had 1-2 cycles)")
+    return cost_assume
 
+
+def _adverse_event(P: Params, tox_rows: list, key, event, grade, inc, inc_src, cost, cost_src,
+                   du, du_src, days, days_src, se=None, p_death=0.0, excess="", low=None,
+                   high=None):
+    """Parameters of one adverse event of the CAR T regimens (incidence, cost, disutility,
+    duration; PSA by how each was sourced) and its Toxicity row."""
+    base = f"ae_{key}"
+    if se is None:
+        se = math.sqrt(inc * (1 - inc) / 236)
+        inc_src += "; PSA beta, binomial se with n=236 (Sidana 2025)"
+    P.beta(f"{base}_incidence", inc, se, inc_src, low=low, high=high)
+    if cost > 0:
+        rel = 0.5 if cost_src.startswith("assumption") else 0.3
+        P.gamma(f"{base}_cost", cost, rel, f"{cost_src}; PSA gamma se {rel:.0%}",
+                unit="USD/episode")
+    else:
+        P.add(f"{base}_cost", 0.0, "USD/episode", cost_src)
+    for suffix, val, src, unit in (("disutility", du, du_src, "utility decrement"),
+                                   ("days", days, days_src, "days")):
+        if src.startswith("assumption") and val > 0:  # wide PSA for assumed values
+            P.add(f"{base}_{suffix}", val, unit, f"{src}; PSA uniform x0.5-x1.5; scenario "
+                  "'utility assumptions low' (x1.5)", "uniform", (0.5 * val, 1.5 * val))
+        elif src.startswith("assumption"):
+            P.add(f"{base}_{suffix}", val, unit, f"{src}; scenario 'utility assumptions low'")
+        else:
+            P.add(f"{base}_{suffix}", val, unit, src)
+    tox_rows.append((event, grade, f"{base}_incidence", f"{base}_cost", f"{base}_disutility",
+                     f"{base}_days", p_death, excess or 0.0,
+                     f"incidence: {inc_src} | cost: {cost_src} | disutility: {du_src}"))
+
+
+def _toxicity(b: _Build, cost_assume: str):
+    """Toxicity per treated patient: the Toxicity rows of each CAR T regimen."""
+    P = b.P
     # -- toxicity (per treated patient) ------------------------------------------------------------
     tox_rows: list[tuple] = []  # (regimen-kind, event, grade, inc, cost, disutility, days, p_death,
     #                             excess_death, source)
     year = 365.25
     howell = "duration 365 days: the Howell vignettes describe one year including the AE"
 
-    def ae(key, event, grade, inc, inc_src, cost, cost_src, du, du_src, days, days_src,
-           se=None, p_death=0.0, excess="", low=None, high=None):
-        base = f"ae_{key}"
-        if se is None:
-            se = math.sqrt(inc * (1 - inc) / 236)
-            inc_src += "; PSA beta, binomial se with n=236 (Sidana 2025)"
-        P.beta(f"{base}_incidence", inc, se, inc_src, low=low, high=high)
-        if cost > 0:
-            rel = 0.5 if cost_src.startswith("assumption") else 0.3
-            P.gamma(f"{base}_cost", cost, rel, f"{cost_src}; PSA gamma se {rel:.0%}",
-                    unit="USD/episode")
-        else:
-            P.add(f"{base}_cost", 0.0, "USD/episode", cost_src)
-        for suffix, val, src, unit in (("disutility", du, du_src, "utility decrement"),
-                                       ("days", days, days_src, "days")):
-            if src.startswith("assumption") and val > 0:  # wide PSA for assumed values
-                P.add(f"{base}_{suffix}", val, unit, f"{src}; PSA uniform x0.5-x1.5; scenario "
-                      "'utility assumptions low' (x1.5)", "uniform", (0.5 * val, 1.5 * val))
-            elif src.startswith("assumption"):
-                P.add(f"{base}_{suffix}", val, unit, f"{src}; scenario 'utility assumptions low'")
-            else:
-                P.add(f"{base}_{suffix}", val, unit, src)
-        tox_rows.append((event, grade, f"{base}_incidence", f"{base}_cost", f"{base}_disutility",
-                         f"{base}_days", p_death, excess or 0.0,
-                         f"incidence: {inc_src} | cost: {cost_src} | disutility: {du_src}"))
+    ae = functools.partial(_adverse_event, P, tox_rows)
 
     crs12 = v("tox_crs_any") - v("tox_crs_g3")
     ae("crs12", "CRS", "1-2", crs12, f"derived: any 75% - grade >=3 5% ({cite('tox_crs_any')})",
@@ -645,15 +726,18 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
         "beta se 0.08"), low=0.15, high=0.35)
     P.gamma("ae_soc_infection_cost", 20_000, 0.5, assumption(
         f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), unit="USD/episode")
+    return tox_rows
 
-    # -- regimens, strategies ------------------------------------------------------------------
+
+def _regimens() -> dict[str, Regimen]:
+    """The regimens: SOC by line (DPd at 2L, and at 3L after CAR T), cilta-cel at 2L, 3L, 4L+."""
     def cart(p_not_infused: str) -> CarTPathway:
         return CarTPathway("months_to_infusion", p_not_infused, "p_death_if_not_infused",
                            "cost_apheresis", "cost_bridging", "cilta_cel_price",
                            "cost_cart_admission", "u_bridging")
 
     soc_src = "SOC: CARTITUDE-4 control arm (DPd 87%, PVd 13%) modelled as DPd"
-    regimens = {r.name: r for r in (
+    return {r.name: r for r in (
         Regimen("SOC 2L (DPd)", "pfs_soc_2l", "u_pf_2l", ttd="ttd_soc_2l",
                 death_share="death_share_2l", drug_cost=DPD_SCHEDULE,
                 admin_cost="cost_admin", monitoring_cost="cost_monitoring", os="os_soc_2l",
@@ -689,6 +773,13 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
                 car_t=cart("p_not_infused"), os="os_cart_4l",
                 source="cilta-cel at 4L+: CARTITUDE-1 from infusion; CARTITUDE-4 drop-out"),
     )}
+
+
+def _structure(b: _Build, tox_rows: list, norms, fam_c1: str):
+    """Regimens, strategies and the Model."""
+    P, curves, age = b.P, b.curves, b.age
+    # -- regimens, strategies ------------------------------------------------------------------
+    regimens = _regimens()
     adverse: list[AdverseEvent] = []
     tox_sources: list[str] = []
     for reg in ("cilta-cel", "cilta-cel 3L", "cilta-cel 4L+"):
@@ -727,7 +818,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
         adverse_events=tuple(adverse), terminal_care_cost="cost_terminal",
         tf_utility_gain="tf_utility_gain", scenarios=scenarios(P.items, fam_c1),
         covariance=P.covariance, prices=price_paths(), **extra)
-    return calibrate_to_trials(model, diag), dict(enumerate(tox_sources)), diag
+    return model, tox_sources
 
 
 def times(name: str, factor: float) -> tuple[str, str]:
