@@ -97,9 +97,14 @@ def _check_se(dist: str, name: str, mean: float, se: float) -> None:
                          f">= 0; got {_fmt(mean=mean, se=se)}")
 
 
+def within(value: float, low: float, high: float) -> bool:
+    """low <= value <= high up to rounding (=0.1*1.5 is 0.15000000000000002)."""
+    tol = 1e-12 * max(abs(low), abs(high), 1.0)
+    return low - tol <= value <= high + tol
+
+
 def _check_base_in(dist: str, name: str, value: float, low: float, high: float) -> None:
-    tol = 1e-12 * max(abs(low), abs(high), 1.0)  # rounding: =0.1*1.5 is 0.15000000000000002
-    if not low - tol <= value <= high + tol:
+    if not within(value, low, high):
         raise ValueError(f"{dist} distribution for parameter {name}: base value must lie in "
                          f"[low, high]; got {_fmt(value=value, low=low, high=high)}")
 

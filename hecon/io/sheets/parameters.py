@@ -10,6 +10,7 @@ import numpy as np
 
 from ...dependencies import scenario_uses, used_parameters
 from ...model import DIST_COLUMNS, Model, Parameter
+from ...sampling import within
 from ...units import coefficient_of_variation, kind_of, support_problem
 from .core import Row, addr
 from .reader import Reader
@@ -71,35 +72,24 @@ def read_parameters(rd: Reader, rows: list[Row]) -> None:
 
 def _row_formulas(rd: Reader, row: Row, dist: str) -> tuple[tuple[str, str], ...]:
     """Formulas of a parameter's dispersion and DSA range cells (over parameter names)."""
-    out = []
-    for col in (*DIST_COLUMNS.get(dist, ()), "dsa_low", "dsa_high"):
-        cell = row.get(col)
-        found = rd.formula(cell) if cell is not None and cell.formula else None
-        if found is not None and isinstance(found[0], str):
-            out.append((col, found[0] if found[0].startswith("=") else f"={found[0]}"))
-    return tuple(out)
+    cols = (*DIST_COLUMNS.get(dist, ()), "dsa_low", "dsa_high")
+    found = ((col, rd.formula_text(row.get(col))) for col in cols)
+    return tuple((col, text) for col, text in found if text is not None)
 
 
 def _derived_formula(rd: Reader, row: Row, name: str, dist: str, low, high) -> str:
     """The formula of a derived parameter ("" for a number); a derived parameter moves with its
     inputs, so a distribution or DSA range of its own is refused."""
     cell = row["value"]
-    found = rd.formula(cell) if cell.formula else None
-    if found is None or not isinstance(found[0], str):
+    formula = rd.formula_text(cell)
+    if formula is None:
         return ""
-    formula = found[0] if found[0].startswith("=") else f"={found[0]}"
     if dist != "fixed" or low is not None or high is not None:
         col = "distribution" if dist != "fixed" else "dsa_low"
         rd.problem(addr(row, "Parameters", col), name, cell.formula,
                    "a parameter computed by a formula moves with its inputs in the PSA and DSA: "
                    "give the distribution and DSA range to the inputs, not to this row")
     return formula
-
-
-def _within(value: float, low: float, high: float) -> bool:
-    """low <= value <= high up to rounding (=0.1*1.5 is 0.15000000000000002)."""
-    tol = 1e-12 * max(abs(low), abs(high), 1.0)
-    return low - tol <= value <= high + tol
 
 
 def _check_parameter(rd, row, name, value, unit, dist, dp, low, high) -> None:
@@ -129,7 +119,7 @@ def _check_parameter(rd, row, name, value, unit, dist, dp, low, high) -> None:
         rd.problem(ref, name, value, f"a {dist} parameter must be > 0")
     elif dist == "truncnormal" and not dp[1] < dp[2]:
         rd.problem(row["min"].ref, name, dp[1], f"min must be < max ({dp[2]:g})")
-    elif dist in ("uniform", "triangular") and not _within(value, dp[0], dp[-1]):
+    elif dist in ("uniform", "triangular") and not within(value, dp[0], dp[-1]):
         rd.problem(ref, name, value, f"the base value must lie in [min, max] = [{dp[0]:g}, "
                    f"{dp[-1]:g}]")
     elif dist == "triangular" and not dp[0] <= dp[1] <= dp[2]:

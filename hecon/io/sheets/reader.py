@@ -39,6 +39,14 @@ class Reader:
         ref = tree[1] if tree[0] == "name" else value if not names(tree) else to_text(tree)
         return ref, value
 
+    def formula_text(self, cell: Cell | None) -> str | None:
+        """The formula of a cell over parameter names ("=name" for a bare name); None for a
+        cell without one, a formula without parameters (a number) or one that failed."""
+        found = self.formula(cell) if cell is not None and cell.formula else None
+        if found is None or not isinstance(found[0], str):
+            return None
+        return found[0] if found[0].startswith("=") else f"={found[0]}"
+
     def number(self, row: Row, col: str, name: str, *, default: Any = ..., low=None,
                high=None, low_open=False, integer=False, sheet_ref: str = "") -> float | None:
         cell = row.get(col)

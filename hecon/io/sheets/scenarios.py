@@ -27,11 +27,9 @@ def read_scenarios(rd: Reader, rows: list[Row]) -> dict[str, tuple[tuple[str, An
         if name is None or target is None:
             continue
         value = None if cell is None else cell.value
-        if cell is not None and cell.formula:
+        if cell is not None and cell.formula:  # a formula without parameters is its number
             found = rd.formula(cell)
-            value = None if found is None else found[0]
-            if isinstance(value, str) and not value.startswith("="):
-                value = f"={value}"
+            value = rd.formula_text(cell) or (None if found is None else found[1])
         out.setdefault(name, []).append((target, value))
     return {k: tuple(v) for k, v in out.items()}
 
