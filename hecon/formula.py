@@ -16,6 +16,7 @@ non-zero, as in Excel.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -278,8 +279,10 @@ def _call(name: str, args: Sequence):
     return unary[name](a[0])
 
 
+@functools.lru_cache(maxsize=4096)
 def compile_formula(text: str) -> Node:
-    """Parse a stored (already resolved) formula whose references are all parameter names."""
+    """Parse a stored (already resolved) formula whose references are all parameter names
+    (cached: PSA chunks and what-if runs evaluate the same formulas again and again)."""
     return resolve(parse(text), lambda ref: [("name", ref)])
 
 
