@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import xarray as xr
 
-from .accrual import event_weights, occupancy_weights
 from .curves import background, build_curve
 from .engine.sequencing import (
     Convolver,
@@ -18,6 +17,7 @@ from .engine.sequencing import (
     line_kernels,
     run_strategy,
 )
+from .grid import Part, Weights, continue_first_line, grid_parts, part_weights, splice
 from .model import Model, ParameterSet, Ref, Regimen
 from .prices import PricePath, price_paths
 from .toxicity import toxicity_profiles
@@ -63,11 +63,6 @@ class Evaluation:
     #: all-cause share of the cohort starting each line in each cycle (draw, strategy, line,
     #: cycle), with the trace; index 0 is t = 0, index k the cycle ending at t_k
     entries: xr.DataArray | None = None
-
-
-def _grid_shape(model: Model) -> tuple[int, float]:
-    model.settings.validate()
-    return model.settings.n_cycles, model.settings.cycle_years
 
 
 def _drug_rate(reg: Regimen, ps: ParameterSet, tau: np.ndarray) -> np.ndarray:
@@ -139,54 +134,38 @@ def _drug_parts(reg: Regimen, ls: LineSeries, k, first: bool, dt: float, ps: Par
     return out
 
 
-@dataclass
-class _Weights:
-    """Weights of a calendar-time series (all-cause: background survival folded in)."""
-
-    cost: np.ndarray  # occupancy, cost discounting
-    out: np.ndarray  # occupancy, outcome discounting
-    undiscounted: np.ndarray  # occupancy, no discounting
-    cost_event: np.ndarray  # flows, cost discounting
-    out_event: np.ndarray  # flows, outcome discounting
-    count: np.ndarray  # flows, counted (background only)
-    background: np.ndarray  # S_bg(t_k): excess world → all-cause occupancy
-    death_event: np.ndarray  # flows of all-cause deaths (no background factor)
-    cycle_years: float
-    shape: tuple[int, int]  # (draws, cycles + 1)
-
-
-def _weights(model: Model, s_bg: np.ndarray, dt: float, n_cycles: int,
-             shape: tuple[int, int]) -> _Weights:
-    st = model.settings
-    g_flow = np.concatenate([[1.0], np.sqrt(s_bg[:-1] * s_bg[1:])])
-    ec = event_weights(n_cycles, dt, st.discount_costs)
-    return _Weights(
-        cost=occupancy_weights(n_cycles, dt, st.discount_costs, st.half_cycle) * s_bg,
-        out=occupancy_weights(n_cycles, dt, st.discount_outcomes, st.half_cycle) * s_bg,
-        undiscounted=occupancy_weights(n_cycles, dt, 0.0, st.half_cycle) * s_bg,
-        cost_event=ec * g_flow,
-        out_event=event_weights(n_cycles, dt, st.discount_outcomes) * g_flow,
-        count=g_flow, background=s_bg, death_event=ec, cycle_years=dt, shape=shape)
-
-
 def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evaluation:
-    """Evaluate every strategy of ``model`` for every draw of ``ps``."""
-    n_cycles, dt = _grid_shape(model)
-    D, T1 = ps.n_draws, n_cycles + 1
-    strategies = model.strategies
-    S, L = len(strategies), max(len(s.lines) for s in strategies)
+    """Evaluate every strategy of ``model`` for every draw of ``ps``: one run of the engine per
+    part of the time grid (:mod:`hecon.grid`), spliced when the grid is non-uniform."""
+    model.settings.validate()
+    parts = grid_parts(model.settings)
     bg = background(model)
     tox = toxicity_profiles(model, ps)
-    t = np.arange(T1) * dt
-    w = _weights(model, bg.survival(t), dt, n_cycles, (D, T1))
-    age_factor = _utility_factor(model, t)
-    paths = price_paths(model, ps, n_cycles, dt)
     curve_cache: dict[str, object] = {}
 
     def curve(name):
         if name not in curve_cache:
             curve_cache[name] = build_curve(model, name, ps, bg)
         return curve_cache[name]
+
+    anchors: dict = {}  # first lines' kernels at the end of the fine part
+    evs = [_evaluate_part(model, ps, part, keep_trace, bg, tox, curve, anchors)
+           for part in parts]
+    return evs[0] if parts[-1].step == 1 else splice(parts, evs, model.settings)
+
+
+def _evaluate_part(model: Model, ps: ParameterSet, part: Part, keep_trace: bool, bg, tox,
+                   curve, anchors: dict) -> Evaluation:
+    """Every strategy on one uniform part of the grid (``curve``: name → distribution;
+    ``anchors``: see :func:`hecon.grid.continue_first_line`)."""
+    n_cycles, dt = part.n_cycles, part.cycle_years
+    D = ps.n_draws
+    strategies = model.strategies
+    S, L = len(strategies), max(len(s.lines) for s in strategies)
+    t = part.times
+    w = part_weights(model.settings, part, bg.survival(t), D)
+    age_factor = _utility_factor(model, t)
+    paths = price_paths(model, ps, n_cycles, dt, part.skip)
 
     pal_tau = np.maximum(kernel_times(n_cycles, dt, 0.5), 0.0)
     pal_surv = excess_on_grid(curve(model.palliative.survival), bg,
@@ -211,6 +190,8 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
                 p_not_infused=0.0 if cart is None else ps[cart.p_not_infused],
                 p_death_if_not_infused=0.0 if cart is None else ps[cart.p_death_if_not_infused],
                 excess_death=tox[reg.name].excess_death)
+            if first:
+                continue_first_line(k, part, anchors, reg.name)
             kernel_cache[reg.name, first] = (k, clipped, _drug(reg, ps, tau[1:], k.on, k.pf))
         return kernel_cache[reg.name, first]
 
@@ -276,7 +257,7 @@ class _Totals:
 
 
 def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: list[LineSeries],
-                    palliative: np.ndarray, tox, w: _Weights, age_factor: np.ndarray,
+                    palliative: np.ndarray, tox, w: Weights, age_factor: np.ndarray,
                     total: _Totals, with_cost_series: bool = False,
                     paths: dict[str, PricePath] | None = None,
                     drug_terms: list | None = None) -> dict:
@@ -375,7 +356,7 @@ def _line_cost_terms(reg: Regimen, ls: LineSeries, first: bool, drugs: list, pro
     return terms
 
 
-def _cost_series(terms: list[tuple], w: _Weights, paths: dict[str, PricePath]) -> np.ndarray:
+def _cost_series(terms: list[tuple], w: Weights, paths: dict[str, PricePath]) -> np.ndarray:
     """Undiscounted cost per cycle (D, category, cycles + 1) of the cost terms."""
     per_cat = {c: np.zeros(w.shape) for c in COST_CATEGORIES}
     for cat, kind, coef, series, ref in terms:
@@ -398,7 +379,7 @@ def _priced(category: str, kind: str, series: np.ndarray, paths: dict[str, Price
              ref if isinstance(ref, str) and ref in paths else None) for ref, scale in parts]
 
 
-def _cost_totals(terms: list[tuple], w: _Weights, total: _Totals,
+def _cost_totals(terms: list[tuple], w: Weights, total: _Totals,
                  paths: dict[str, PricePath], zero: np.ndarray) -> dict[str, np.ndarray]:
     """Discounted cost by category: Σ coefficient × Σ_k series_k weight_k (× the price path's
     multipliers for a priced cost, :mod:`hecon.prices`)."""
@@ -413,7 +394,7 @@ def _cost_totals(terms: list[tuple], w: _Weights, total: _Totals,
     return costs
 
 
-def _per_cycle(series: np.ndarray, kind: str, w: _Weights) -> np.ndarray:
+def _per_cycle(series: np.ndarray, kind: str, w: Weights) -> np.ndarray:
     """Undiscounted all-cause amount in each cycle (index k: between t_{k-1} and t_k; index 0:
     at t = 0) of a rate per year on an occupancy (trapezoid within the cycle) or of a flow."""
     if kind == "death":
@@ -425,7 +406,7 @@ def _per_cycle(series: np.ndarray, kind: str, w: _Weights) -> np.ndarray:
                            0.5 * w.cycle_years * (r[..., :-1] + r[..., 1:])], axis=-1)
 
 
-def _add_evlyg(totals: list[dict], series: list, w: _Weights) -> None:
+def _add_evlyg(totals: list[dict], series: list, w: Weights) -> None:
     """evLYG (ICER): survivors beyond the reference strategy's (the first) are valued at its
     first-line utility; QALYs of patients who would be alive anyway are counted as usual.
     (Series are in the excess world: the background factor is common to all strategies.)"""
@@ -453,7 +434,7 @@ def _stack(model: Model, ps: ParameterSet, totals: list[dict]) -> dict[str, xr.D
             "clinical": stack("clinical", "item", items)}
 
 
-def _kept_arrays(model: Model, series_by_strategy, totals: list[dict], w: _Weights,
+def _kept_arrays(model: Model, series_by_strategy, totals: list[dict], w: Weights,
                  coords: dict, t: np.ndarray) -> tuple[xr.DataArray, ...]:
     """The trace, the undiscounted cost per cycle (draw, strategy, category, cycle) and the
     all-cause flows starting each line (draw, strategy, line, cycle)."""

@@ -194,6 +194,10 @@ class Settings:
     male: float = 0.5
     horizon_years: float | None = None  # None: to age 100
     cycle_days: float = 7.0
+    #: non-uniform grid (:mod:`hecon.grid`): cycles of ``coarse_days`` after the first
+    #: ``fine_years`` (0: the same cycle throughout)
+    fine_years: float = 0.0
+    coarse_days: float = 0.0
     discount_costs: float = 0.03
     discount_outcomes: float = 0.03
     half_cycle: str = "trapezoid"
@@ -252,6 +256,7 @@ class Settings:
                 f"{self.n_cycles:,} cycles (about {need:,.0f} MiB per strategy and line for "
                 f"one draw); at most {MAX_CYCLES:,} cycles are allowed: use cycle_days >= "
                 f"{shortest:.3g} (1 = daily, 7 = weekly) or a shorter horizon")
+        self._validate_grid()
         if not 0 <= self.male <= 1:
             raise ValueError(f"male share must be in [0, 1], got {self.male:g}")
         for name in ("discount_costs", "discount_outcomes"):
@@ -261,6 +266,23 @@ class Settings:
         if not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED:,} (2**31 - 1), "
                              f"got {self.seed}")
+
+    def _validate_grid(self) -> None:
+        """The non-uniform grid: ``coarse_days`` 0 or a whole multiple of ``cycle_days``
+        within the horizon, ``fine_years`` >= 0."""
+        if not 0 <= self.fine_years < float("inf"):
+            raise ValueError(f"fine_years must be >= 0, got {self.fine_years:g}")
+        if not 0 <= self.coarse_days < float("inf"):
+            raise ValueError(f"coarse_days must be >= 0 (0 = the same cycle throughout), got "
+                             f"{self.coarse_days:g}")
+        ratio = self.coarse_days / self.cycle_days
+        if self.coarse_days and (ratio < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio):
+            raise ValueError(f"coarse_days must be a whole multiple of cycle_days "
+                             f"({self.cycle_days:g}), e.g. {4 * self.cycle_days:g}; got "
+                             f"{self.coarse_days:g}")
+        if self.coarse_days / 365.25 > self.horizon:
+            raise ValueError(f"coarse cycle ({self.coarse_days:g} days) is longer than the "
+                             f"horizon ({self.horizon:g} years)")
 
 
 @dataclass(frozen=True)

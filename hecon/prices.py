@@ -45,9 +45,11 @@ def cost_parameters(model: Model) -> set[str]:
     return {r for r in refs if isinstance(r, str)}
 
 
-def price_paths(model: Model, ps: ParameterSet, n_cycles: int, dt: float
+def price_paths(model: Model, ps: ParameterSet, n_cycles: int, dt: float, skip: int = 0
                 ) -> dict[str, PricePath]:
-    """The price path of every parameter on the Prices sheet (an empty dict without one)."""
+    """The price path of every parameter on the Prices sheet (an empty dict without one), on a
+    grid whose first ``skip`` cycles another part of a non-uniform grid counts
+    (:mod:`hecon.grid`): a point weighs only the cycles counted here."""
     steps: dict[str, list] = {}
     for step in model.prices:
         steps.setdefault(step.parameter, []).append(step)
@@ -57,6 +59,10 @@ def price_paths(model: Model, ps: ParameterSet, n_cycles: int, dt: float
     half = 0.5 * dt * discount_factor(t[1:] - 0.5 * dt, model.settings.discount_costs)
     left = np.concatenate([[0.0], half])  # point k's weight in cycle k
     right = np.concatenate([half, [0.0]])  # ... and in cycle k + 1
+    if skip:
+        left[: skip + 1] = 0.0
+        right[:skip] = 0.0
+    both = left + right
     out = {}
     for name, rows in steps.items():
         start = np.column_stack([ps[r.from_year] for r in rows])  # (D, R)
@@ -72,7 +78,7 @@ def price_paths(model: Model, ps: ParameterSet, n_cycles: int, dt: float
         cycle[:, 1:] = np.diff(area, axis=1) / dt
         cycle[:, 0] = 1.0 + np.sum(jump * (start <= 0.0), axis=1)  # m(0)
         nxt = np.concatenate([cycle[:, 1:], cycle[:, -1:]], axis=1)
-        point = (cycle * left + nxt * right) / (left + right)
+        point = np.divide(cycle * left + nxt * right, both, out=cycle.copy(), where=both > 0)
         out[name] = PricePath(cycle, point)
     return out
 
