@@ -101,6 +101,18 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.ones_like(num), where=den > 0)[:, None]
 
 
+def grid_label(st: Settings) -> str:
+    """The time grid in words, e.g. "7-day cycles for 3.07 years, then 28-day cycles"."""
+    parts = grid_parts(st)
+    if parts[-1].step == 1:
+        return f"uniform: {st.cycle_days:g}-day cycles"
+    coarse = f"{parts[-1].step * st.cycle_days:g}-day cycles"
+    if len(parts) == 1:
+        return f"{coarse} (results reported per {st.cycle_days:g}-day cycle)"
+    return (f"{st.cycle_days:g}-day cycles for {parts[0].n_cycles * st.cycle_years:.3g} years, "
+            f"then {coarse}")
+
+
 def grid_points(st: Settings) -> int:
     """Points the engine evaluates per strategy and line (memory and chunk size)."""
     return sum(p.n_cycles + 1 for p in grid_parts(st))

@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .evaluate import STARTED, evaluate
+from .grid import grid_points
 from .memory import keep_freed_memory
 from .model import ENGINE_ARRAYS, Model, ParameterSet
 from .sampling import DirichletGroup, Group, MvnGroup, sample
@@ -54,7 +55,7 @@ def groups(model: Model) -> list[Group]:
 def auto_chunk(model: Model) -> int:
     """Draws per chunk keeping the engine's working set near :data:`MEMORY_BUDGET`."""
     st = model.settings
-    cells = len(model.strategies) * max(len(s.lines) for s in model.strategies) * (st.n_cycles + 1)
+    cells = len(model.strategies) * max(len(s.lines) for s in model.strategies) * grid_points(st)
     draws = MEMORY_BUDGET // (cells * 8 * ENGINE_ARRAYS)
     return max(BLOCK, draws // BLOCK * BLOCK)
 

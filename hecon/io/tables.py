@@ -93,7 +93,8 @@ def tables_to_model(tables: Tables, scenario: str | None = None) -> Model:
         raise InputError(rd.problems)
     settings = Settings(
         age=st["age"], male=st["male_share"], horizon_years=st["horizon_years"],
-        cycle_days=st["cycle_days"], discount_costs=st["discount_costs"],
+        cycle_days=st["cycle_days"], fine_years=st["fine_years"],
+        coarse_days=st["coarse_days"], discount_costs=st["discount_costs"],
         discount_outcomes=st["discount_outcomes"], half_cycle=st["half_cycle"],
         wtp=tuple(st["wtp"]), perspective=st["perspective"], currency=st["currency"],
         price_year=st["price_year"], cost_basis=st["cost_basis"], seed=st["seed"],

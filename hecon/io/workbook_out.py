@@ -27,6 +27,7 @@ from ..cea import decision_wtp
 from ..curves import survival_as_used
 from ..dominance import STATUS_NOTE, STATUS_WORDS, icer_cell, status_icer
 from ..evaluate import INFUSED, clinical_groups
+from ..grid import grid_label
 from ..labels import COST_LABELS, MEASURES, cost_label, curve_labels
 from .workbook_in import file_sha256
 from .xlsx import (
@@ -141,6 +142,7 @@ def _cover(ws, res: Results, input_path, scenario) -> None:
         ("Currency (prices)", f"{st.currency} ({st.price_label})"),
         ("Horizon (years)", st.horizon),
         ("Cycle length (days)", st.cycle_days),
+        ("Time grid", grid_label(st)),
         ("Discount rate, costs", st.discount_costs),
         ("Discount rate, outcomes", st.discount_outcomes),
         ("Within-cycle correction", st.half_cycle),

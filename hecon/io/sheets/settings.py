@@ -17,6 +17,11 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "male_share": ("prob", ..., "share of men in the cohort"),
     "horizon_years": ("number", None, "time horizon in years; blank = to age 100"),
     "cycle_days": ("number", 7.0, "cycle length in days"),
+    "fine_years": ("nonneg", 0.0, "non-uniform grid: years of cycle_days cycles at the start "
+                   "(rounded up to whole coarse cycles; 0 = coarse cycles from the start)"),
+    "coarse_days": ("nonneg", 0.0, "non-uniform grid: cycle length in days after fine_years, a "
+                    "whole multiple of cycle_days (e.g. 28 with weekly cycles); blank or 0 = "
+                    "cycle_days throughout"),
     "discount_costs": ("rate", 0.03, "annual discount rate for costs"),
     "discount_outcomes": ("rate", 0.03, "annual discount rate for outcomes"),
     "half_cycle": ("choice", "trapezoid", f"within-cycle correction: {', '.join(METHODS)}"),
@@ -65,6 +70,8 @@ def settings_rows(model: Model, notes: dict[str, str] | None = None) -> list[dic
         "tf_utility_gain": model.tf_utility_gain, "budget_plan": st.budget_plan,
         "evpi_population": st.evpi_population, "evpi_years": st.evpi_years,
     }
+    if st.coarse_days:  # the non-uniform grid's rows only where it is used
+        settings |= {"fine_years": st.fine_years, "coarse_days": st.coarse_days}
     notes = {k: spec[2] for k, spec in SETTINGS.items()} | (notes or {})
     return [{"setting": k, "value": v, "note": notes[k]} for k, v in settings.items()]
 
@@ -145,7 +152,24 @@ def read_settings(rd: Reader, rows: list[Row], curves: set[str]) -> dict[str, An
     if horizon is not None and cycle is not None and cycle / 365.25 > horizon:
         rd.problem(by_name["cycle_days"]["value"].ref, "cycle_days", cycle,
                    f"the cycle is longer than the horizon ({horizon:g} years)")
+    _check_grid(rd, by_name, cycle, horizon, out["coarse_days"])
     return out
+
+
+def _check_grid(rd: Reader, by_name: dict[str, Row], cycle: float | None,
+                horizon: float | None, coarse: float | None) -> None:
+    """The non-uniform grid (:mod:`hecon.grid`): coarse cycles a whole number of cycles, within
+    the horizon."""
+    if not coarse or cycle is None:
+        return
+    ref = by_name["coarse_days"]["value"].ref
+    ratio = coarse / cycle
+    if ratio < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio:
+        rd.problem(ref, "coarse_days", coarse, f"must be a whole multiple of cycle_days "
+                   f"({cycle:g}), e.g. {4 * cycle:g}; or blank/0 for one cycle length throughout")
+    elif horizon is not None and coarse / 365.25 > horizon:
+        rd.problem(ref, "coarse_days", coarse,
+                   f"the coarse cycle is longer than the horizon ({horizon:g} years)")
 
 
 def _check_norms(rd: Reader, row: Row | None, norms) -> tuple:

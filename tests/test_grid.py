@@ -1,0 +1,183 @@
+"""The non-uniform time grid (hecon.grid, issue 20): exact splice weights on closed forms, the
+uniform grid as its limit, the default model against the all-weekly model, the reporting grid,
+price paths across H, Settings and PSA chunking."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import one_line_model
+
+import hecon
+from hecon import ParameterSet, evaluate
+from hecon.evaluate import EFFECTS
+from hecon.grid import Part, grid_label, grid_parts, part_weights
+from hecon.io.tables import InputError
+from hecon.io.workbook_in import load_workbook, write_input_workbook
+from hecon.model import PriceStep
+from hecon.psa import psa
+
+WEEK = 7 / 365.25
+NO_DEATHS = pd.DataFrame({"age": np.arange(121), "qx_male": 0.0, "qx_female": 0.0})
+
+
+def lifeless_background(model):
+    """``model`` with no general-population mortality (a life table of zeros)."""
+    return dataclasses.replace(model, life_table=NO_DEATHS)
+
+
+def totals(model):
+    ev = evaluate(model, ParameterSet.base(model))
+    return ev.costs.to_numpy(), ev.effects.to_numpy(), ev.clinical.to_numpy()
+
+
+def spliced_trapezoid(f, rate, fine, coarse, n_head, n_coarse):
+    """Σ of the trapezoid rule (discount at each cycle's midpoint) with ``fine`` cycles up to
+    H = n_head coarse cycles and ``coarse`` cycles from H on."""
+    def rule(t0, dt, n):
+        a = t0 + dt * np.arange(n)
+        return np.sum(0.5 * dt * (f(a) + f(a + dt)) * (1 + rate) ** -(a + 0.5 * dt))
+    h = n_head * coarse
+    return rule(0.0, fine, round(h / fine)) + rule(h, coarse, n_coarse - n_head)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.03])
+def test_one_line_exponential_is_the_spliced_trapezoid_rule_of_the_closed_form(rate):
+    lam, horizon = 0.6, 20.0
+    grid = {"fine_years": 2.0, "coarse_days": 28.0}
+    model = lifeless_background(one_line_model(pfs_rate=lam, death_share=1.0, horizon=horizon,
+                                               discount_outcomes=rate, **grid))
+    _, effects, clinical = totals(model)
+    coarse = 4 * WEEK
+    n_head, n_coarse = int(np.ceil(2.0 / coarse)), int(np.ceil(horizon / coarse - 1e-9))
+    expected = spliced_trapezoid(lambda t: np.exp(-lam * t), rate, WEEK, coarse, n_head,
+                                 n_coarse)
+    ly = effects[0, 0, EFFECTS.index("ly")]
+    assert ly == pytest.approx(expected, rel=1e-12)
+    # and closer to the integral than the uniform coarse grid
+    delta = np.log1p(rate)
+    end = n_coarse * coarse
+    exact = (1 - np.exp(-(lam + delta) * end)) / (lam + delta)
+    _, uniform, _ = totals(lifeless_background(one_line_model(
+        pfs_rate=lam, death_share=1.0, horizon=horizon, cycle_days=28.0,
+        discount_outcomes=rate)))
+    assert abs(ly - exact) < abs(uniform[0, 0, 0] - exact)
+    assert abs(ly / exact - 1) < 3e-4
+    if rate == 0.0:
+        assert clinical[0, 0, 0] == pytest.approx(ly, rel=1e-12)  # life expectancy
+
+
+def test_weights_of_the_parts_add_up_to_the_uniform_weights():
+    """Discounted time on [0, T] = fine weights on [0, H] + coarse weights on [H, T], and each
+    flow cycle is counted by one part only."""
+    st = hecon.Settings(horizon_years=28 * 30 / 365.25, cycle_days=7, fine_years=1.0,
+                        coarse_days=28, discount_costs=0.05)
+    fine, coarse = grid_parts(st)
+    assert (fine.n_cycles, coarse.n_cycles, coarse.skip, coarse.step) == (56, 30, 14, 4)
+    w = [part_weights(st, p, np.ones(p.n_cycles + 1), 1) for p in (fine, coarse)]
+    # a constant occupancy: ∫_0^T (1.05)^-t dt in both parts' midpoint rules
+    uniform = part_weights(st, Part(30, coarse.cycle_years), np.ones(31), 1)
+    assert w[0].cost.sum() + w[1].cost.sum() == pytest.approx(uniform.cost.sum(), rel=1e-3)
+    assert w[1].cost[:14].sum() == 0 and w[1].cost[14] > 0
+    assert w[0].count.sum() + w[1].count.sum() == 56 + 1 + 16  # t = 0, then one per cycle
+    assert w[1].count[:15].sum() == 0
+
+
+def test_h0_is_the_uniform_coarse_grid_and_equal_cycles_the_uniform_grid(seed_model):
+    base = totals(seed_model)
+    for same in ({"coarse_days": 7.0, "fine_years": 3.0}, {"coarse_days": 28.0,
+                                                          "fine_years": 50.0}):
+        for a, b in zip(base, totals(seed_model.with_settings(**same)), strict=True):
+            np.testing.assert_array_equal(a, b)
+    coarse = totals(seed_model.with_settings(cycle_days=28.0))
+    for a, b in zip(coarse, totals(seed_model.with_settings(coarse_days=28.0)), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def default_runs(seed_model):
+    grid = seed_model.with_settings(fine_years=3.0, coarse_days=28.0)
+    return hecon.run(seed_model), hecon.run(grid), hecon.run(seed_model.with_settings(
+        cycle_days=28.0))
+
+
+def test_default_model_within_0_05_percent_of_all_weekly(default_runs):
+    weekly, grid, monthly = (r.summary()[["cost", "ly", "qaly", "evlyg"]] for r in default_runs)
+    error = ((grid - weekly) / weekly).abs()
+    assert (error < 5e-4).all().all(), error
+    # clearly better than the uniform coarse grid
+    assert error.max().max() < 0.5 * ((monthly - weekly) / weekly).abs().max().max()
+
+
+def test_reporting_grid_is_the_users_cycle(default_runs, seed_model):
+    weekly, grid, _ = default_runs
+    tr = grid.trace
+    assert tr.sizes["cycle"] == seed_model.settings.n_cycles + 1
+    np.testing.assert_allclose(tr["years"], weekly.trace["years"], rtol=1e-12)
+    np.testing.assert_allclose(tr.sum("state"), 1.0, atol=1e-12)
+    assert float(tr.min()) >= 0.0
+    assert (grid.costs >= 0).all().all()
+    # the fine part is the weekly model itself
+    head = slice(0, 157)
+    np.testing.assert_allclose(tr.isel(cycle=head), weekly.trace.isel(cycle=head), atol=1e-12)
+    np.testing.assert_allclose(tr, weekly.trace, atol=2e-3)
+    # after H, each first line continues from its weekly value at H: at the coarse points its
+    # occupancy stays within 3e-5 of the weekly model's (2e-4 for CAR T without the anchor)
+    first = ["2L bridging", "2L PF on-tx", "2L PF off-tx"]
+    at_coarse = {"cycle": slice(160, None, 4), "state": first}
+    np.testing.assert_allclose(tr.sel(**at_coarse).sum("state"),
+                               weekly.trace.sel(**at_coarse).sum("state"), atol=3e-5)
+    entries = grid.evaluation.entries.isel(draw=0).sum("cycle")
+    np.testing.assert_allclose(entries.isel(line=0), 1.0, atol=1e-12)
+
+
+def test_per_cycle_costs_add_up_to_the_total():
+    """Undiscounted, over a horizon of whole coarse cycles: Σ cost per user cycle = total."""
+    model = one_line_model(horizon=28 * 200 / 365.25, discount_costs=0.0, fine_years=1.5,
+                           coarse_days=28.0)
+    res = hecon.run(model)
+    total = float(res.summary()["cost"].iloc[0])
+    assert float(res.evaluation.cost_series.sum()) == pytest.approx(total, rel=1e-12)
+
+
+def test_a_price_step_at_h_is_counted_on_its_own_side():
+    """A drug price set to 0 from H on: only the fine part's drug costs remain, which are the
+    weekly model's (the coarse part's point at H weighs only the cycle after H)."""
+    def drug_cost(**grid):
+        model = one_line_model(horizon=20.0, **grid)
+        model = dataclasses.replace(model, prices=(PriceStep("drug", h_years, 0.0),))
+        return float(hecon.run(model).costs.loc["A", "drugs"])
+
+    h_years = 40 * 28 / 365.25
+    weekly = drug_cost()
+    assert drug_cost(fine_years=h_years, coarse_days=28.0) == pytest.approx(weekly, rel=1e-12)
+
+
+def test_settings_rows_round_trip_and_bad_cells_are_named(tmp_path):
+    model = one_line_model(fine_years=3.0, coarse_days=28.0)
+    write_input_workbook(model, tmp_path / "grid.xlsx")
+    st = load_workbook(tmp_path / "grid.xlsx").settings
+    assert (st.fine_years, st.coarse_days) == (3.0, 28.0)
+    assert grid_label(st) == "7-day cycles for 3.07 years, then 28-day cycles"
+    write_input_workbook(model.with_settings(coarse_days=30.4375), tmp_path / "bad.xlsx")
+    with pytest.raises(InputError) as info:
+        load_workbook(tmp_path / "bad.xlsx")
+    (problem,) = info.value.problems
+    assert problem.name == "coarse_days" and problem.cell.startswith("Settings!B")
+    assert "whole multiple of cycle_days (7)" in problem.expected
+    with pytest.raises(ValueError, match="whole multiple of cycle_days"):
+        hecon.run(model.with_settings(coarse_days=10.0))
+    with pytest.raises(ValueError, match="fine_years must be >= 0"):
+        hecon.run(model.with_settings(fine_years=-1.0))
+
+
+def test_psa_is_bit_identical_across_chunks_on_the_non_uniform_grid():
+    from hecon.examples import template_model
+
+    model = template_model().with_settings(horizon_years=10.0, cycle_days=7.0, fine_years=1.0,
+                                           coarse_days=28.0)
+    runs = [psa(model, 300, seed=5, chunk_size=c, progress=False, threads=k)
+            for c, k in ((100, 1), (300, 2))]
+    for var in ("costs", "effects"):
+        assert np.array_equal(runs[0].data[var].to_numpy(), runs[1].data[var].to_numpy())
