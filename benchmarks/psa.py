@@ -1,6 +1,7 @@
 """PSA speed of the default model against a plain numpy kernel of the same size.
 
     python benchmarks/psa.py [--draws 1000 10000] [--repeats 3] [--out benchmarks/psa_results.md]
+                             [--grid FINE_YEARS COARSE_DAYS]
 
 Each measurement runs in a fresh subprocess so that its peak memory (max RSS) is its own. hecon
 runs once on one thread (compared with the kernel, which is single-threaded too) and once on
@@ -8,7 +9,9 @@ every available core (the default: chunks run side by side in a thread pool). Th
 per draw, strategy and line: evaluate a Weibull survival curve on the cycle grid, FFT-convolve
 the line's entries with its exits, pass the progression flow to the next line, discount and
 sum — the structure the model shares, without its costs, utilities, toxicity, background
-mortality, CAR T pathway or evLYG. Not a test: it prints a markdown table and writes it to
+mortality, CAR T pathway or evLYG. The kernel always runs on the model's reporting (user) cycle;
+``--grid`` sets hecon's time grid (Settings fine_years and coarse_days; ``0 0``: uniform).
+Not a test: it prints a markdown table and writes it to
 ``--out`` (``tools/readme_results.py`` copies it into the README).
 """
 
@@ -31,6 +34,8 @@ import numpy as np
 kind, draws, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 from hecon.examples import cilta_cel_sequencing
 model = cilta_cel_sequencing()
+if len(sys.argv) > 4:
+    model = model.with_settings(fine_years=float(sys.argv[4]), coarse_days=float(sys.argv[5]))
 st = model.settings
 if kind == "hecon":
     from hecon.psa import psa
@@ -74,10 +79,11 @@ print(json.dumps({"seconds": elapsed, "peak_mib": peak}))
 """
 
 
-def measure(kind: str, draws: int, repeats: int, threads: int = 1) -> dict:
+def measure(kind: str, draws: int, repeats: int, threads: int = 1, grid: tuple = ()) -> dict:
     runs = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-c", CHILD, kind, str(draws), str(threads)],
+        out = subprocess.run([sys.executable, "-c", CHILD, kind, str(draws), str(threads),
+                              *map(str, grid)],
                              check=True,
                              capture_output=True, text=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
@@ -91,15 +97,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("psa_results.md"),
                         help="markdown table to write (default: benchmarks/psa_results.md)")
+    parser.add_argument("--grid", type=float, nargs=2, default=(),
+                        metavar=("FINE_YEARS", "COARSE_DAYS"),
+                        help="hecon's time grid (default: the workbook's; 0 0 = uniform)")
     args = parser.parse_args()
     from hecon.examples import cilta_cel_sequencing
+    from hecon.grid import grid_label
     from hecon.psa import available_cores
 
-    st = cilta_cel_sequencing().settings
+    model = cilta_cel_sequencing()
+    grid = tuple(args.grid)
+    st = (model.with_settings(fine_years=grid[0], coarse_days=grid[1]) if grid
+          else model).settings
     cores = available_cores()
-    det = measure("deterministic", 1, 1)
+    det = measure("deterministic", 1, 1, grid=grid)
     lines = [f"Default model (`hecon/data/cilta_cel_mm.xlsx`): 4 strategies × {st.n_cycles:,} "
-             f"weekly cycles ({st.horizon:g} years); deterministic run "
+             f"weekly cycles ({st.horizon:g} years), time grid {grid_label(st)}; deterministic run "
              f"{det['seconds'] * 1000:.0f} ms (median of 5). PSA wall time, median of "
              f"{args.repeats} fresh processes; the "
              "kernel is the plain numpy structure the model shares (see the script); ratio = "
@@ -108,9 +121,9 @@ def main() -> None:
              "(s) | peak memory hecon / kernel (MiB) |", "|---|---|---|---|---|---|"]
     print(lines[0])
     for draws in args.draws:
-        h = measure("hecon", draws, args.repeats)
+        h = measure("hecon", draws, args.repeats, grid=grid)
         k = measure("kernel", draws, args.repeats)
-        ht = measure("hecon", draws, args.repeats, cores)
+        ht = measure("hecon", draws, args.repeats, cores, grid)
         lines.append(f"| {draws:,} | {h['seconds']:.2f} | {k['seconds']:.2f} | "
                      f"{h['seconds'] / k['seconds']:.2f} | {ht['seconds']:.2f} | "
                      f"{max(h['peak_mib'], ht['peak_mib']):.0f} / {k['peak_mib']:.0f} |")

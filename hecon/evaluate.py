@@ -151,7 +151,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
     anchors: dict = {}  # first lines' kernels at the end of the fine part
     evs = [_evaluate_part(model, ps, part, keep_trace, bg, tox, curve, anchors)
            for part in parts]
-    return evs[0] if parts[-1].step == 1 else splice(parts, evs, model.settings)
+    return evs[0] if parts[-1].step == 1 else splice(parts, evs)
 
 
 def _evaluate_part(model: Model, ps: ParameterSet, part: Part, keep_trace: bool, bg, tox,

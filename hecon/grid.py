@@ -19,9 +19,10 @@ and a one-off flow at H by the fine part (cycle k holds what happens in (t_{k−
 coarse run's first H years cost H/Δ_coarse extra points (40 of ~670 for weekly/28-day cycles
 with H = 3 years over 39 years), which is why this simple splice is preferred over a coarse
 continuation of the fine history (that would save those few points but need a second engine).
-The reporting grid stays the user's cycle: after H, occupancies are interpolated linearly
-between coarse points, and per-cycle amounts (costs, line starts) of a coarse cycle are spread
-evenly over the user's cycles in it (the coarse cycle is a whole number of them).
+The reporting grid stays the user's cycle, up to the end of the coarse part (so that the
+per-cycle amounts add up to the totals): after H, occupancies are interpolated linearly between
+coarse points, and per-cycle amounts (costs, line starts) of a coarse cycle are spread evenly
+over the user's cycles in it (the coarse cycle is a whole number of them).
 """
 
 from __future__ import annotations
@@ -168,9 +169,10 @@ def part_weights(st: Settings, part: Part, s_bg: np.ndarray, n_draws: int) -> We
         background=s_bg, death_event=ec, cycle_years=dt, shape=(n_draws, part.n_cycles + 1))
 
 
-def splice(parts: tuple[Part, ...], evs: list[Evaluation], st: Settings) -> Evaluation:
+def splice(parts: tuple[Part, ...], evs: list[Evaluation]) -> Evaluation:
     """One evaluation from those of the parts of a non-uniform grid: totals summed, the largest
-    clipping, and the kept arrays on the reporting grid (the user's cycles over the horizon)."""
+    clipping, and the kept arrays on the reporting grid (the user's cycles up to the end of the
+    coarse part)."""
     fine, coarse = (None, evs[0]) if len(evs) == 1 else evs
     out = coarse if fine is None else replace(
         coarse, **{k: getattr(fine, k).copy(data=getattr(fine, k).data + getattr(coarse, k).data)
@@ -178,33 +180,31 @@ def splice(parts: tuple[Part, ...], evs: list[Evaluation], st: Settings) -> Eval
         clipping=coarse.clipping.copy(data=np.maximum(fine.clipping.data, coarse.clipping.data)))
     if coarse.trace is None:
         return out
-    part = parts[-1]
-    head = part.skip * part.step
     kept = {}
     for key, cells in (("trace", False), ("cost_series", True), ("entries", True)):
         tail = getattr(coarse, key)
-        start = tail.isel(cycle=slice(0, 1)) if fine is None else getattr(fine, key)
-        kept[key] = _report(start, tail, part.step, head, st, cells)
+        head = tail.isel(cycle=slice(0, 1)) if fine is None else getattr(fine, key)
+        kept[key] = _report(head, tail, parts[-1], cells)
     return replace(out, **kept)
 
 
-def _report(head: xr.DataArray, coarse: xr.DataArray, step: int, n_head: int, st: Settings,
-            cells: bool) -> xr.DataArray:
-    """``head`` (user cycles 0..n_head) followed by the coarse part's values at the user's later
-    cycles up to the horizon: per-cycle amounts (``cells``) split evenly over the ``step`` user
+def _report(head: xr.DataArray, coarse: xr.DataArray, part: Part, cells: bool) -> xr.DataArray:
+    """``head`` (user cycles 0..H) followed by the coarse ``part``'s values at the user's later
+    cycles up to its end: per-cycle amounts (``cells``) split evenly over the ``step`` user
     cycles of their coarse cycle, occupancies interpolated linearly between coarse points."""
-    k = np.arange(n_head + 1, st.n_cycles + 1)
+    step, n_head = part.step, part.skip * part.step
+    k = np.arange(n_head + 1, part.n_cycles * step + 1)
     axis = coarse.get_axis_num("cycle")
     data = np.moveaxis(coarse.data, axis, -1)
     if cells:
         tail = data[..., -(-k // step)] / step
     else:
-        lo = np.minimum(k // step, data.shape[-1] - 2)
+        lo = np.minimum(k // step, part.n_cycles - 1)
         f = k / step - lo
         tail = data[..., lo] * (1.0 - f) + data[..., lo + 1] * f
     head_data = np.moveaxis(head.data, axis, -1)[..., : n_head + 1]
     joined = np.moveaxis(np.concatenate([head_data, tail], axis=-1), -1, axis)
     coords = {c: v for c, v in coarse.coords.items() if "cycle" not in v.dims}
-    cycles = np.arange(st.n_cycles + 1)
+    cycles = np.arange(joined.shape[axis])
     return xr.DataArray(joined, dims=coarse.dims, coords={
-        **coords, "cycle": cycles, "years": ("cycle", cycles * st.cycle_years)})
+        **coords, "cycle": cycles, "years": ("cycle", cycles * (part.cycle_years / step))})

@@ -113,8 +113,10 @@ def test_default_model_within_0_05_percent_of_all_weekly(default_runs):
 def test_reporting_grid_is_the_users_cycle(default_runs, seed_model):
     weekly, grid, _ = default_runs
     tr = grid.trace
-    assert tr.sizes["cycle"] == seed_model.settings.n_cycles + 1
-    np.testing.assert_allclose(tr["years"], weekly.trace["years"], rtol=1e-12)
+    n = seed_model.settings.n_cycles  # 2,035 weeks; 509 coarse cycles are 2,036
+    assert tr.sizes["cycle"] == 509 * 4 + 1 == n + 2
+    np.testing.assert_allclose(tr["years"][: n + 1], weekly.trace["years"], rtol=1e-12)
+    tr = tr.isel(cycle=slice(0, n + 1))
     np.testing.assert_allclose(tr.sum("state"), 1.0, atol=1e-12)
     assert float(tr.min()) >= 0.0
     assert (grid.costs >= 0).all().all()
@@ -133,10 +135,12 @@ def test_reporting_grid_is_the_users_cycle(default_runs, seed_model):
 
 
 def test_per_cycle_costs_add_up_to_the_total():
-    """Undiscounted, over a horizon of whole coarse cycles: Σ cost per user cycle = total."""
-    model = one_line_model(horizon=28 * 200 / 365.25, discount_costs=0.0, fine_years=1.5,
-                           coarse_days=28.0)
+    """Undiscounted: Σ cost per user cycle = total (the reporting grid runs to the end of the
+    coarse part, the horizon rounded up to whole coarse cycles)."""
+    model = one_line_model(horizon=20.05, discount_costs=0.0, fine_years=1.5, coarse_days=28.0)
     res = hecon.run(model)
+    assert model.settings.n_cycles == 1047
+    assert res.trace.sizes["cycle"] == 262 * 4 + 1
     total = float(res.summary()["cost"].iloc[0])
     assert float(res.evaluation.cost_series.sum()) == pytest.approx(total, rel=1e-12)
 
