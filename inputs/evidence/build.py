@@ -734,16 +734,11 @@ def _adverse_event(P: Params, tox_rows: list, key, event, grade, inc, inc_src, c
             P.add(f"{base}_{suffix}", val, unit, src)
 
 
-def _toxicity(b: _Build, cost_assume: str):
-    """Toxicity per treated patient: the Toxicity rows of each CAR T regimen."""
-    P = b.P
-    # -- toxicity (per treated patient) ------------------------------------------------------------
-    tox_rows: list[tuple] = []  # (regimen-kind, event, grade, inc, cost, disutility, days, p_death,
-    #                             excess_death, source)
+def _crs_icans(P: Params, ae) -> None:
+    """CRS and ICANS by grade (real-world rates at every line); the concurrent grade >=3 episode
+    cost charged once."""
     year = 365.25
     howell = "duration 365 days: the Howell vignettes describe one year including the AE"
-
-    ae = functools.partial(_adverse_event, P, tox_rows)
 
     crs12 = v("tox_crs_any") - v("tox_crs_g3")
     ae("crs12", "CRS", "1-2", crs12, f"derived: any 75% - grade >=3 5% ({cite('tox_crs_any')})",
@@ -768,6 +763,18 @@ def _toxicity(b: _Build, cost_assume: str):
               f"formula: the concurrent grade >=3 CRS + neurotoxicity episode cost "
               f"({cite('cost_crs_neuro_g3')}) for the grade >=3 ICANS episodes without grade "
               ">=3 CRS (no double counting)")
+
+
+def _toxicity(b: _Build, cost_assume: str):
+    """Toxicity per treated patient: the Toxicity rows of each CAR T regimen."""
+    P = b.P
+    # -- toxicity (per treated patient) ------------------------------------------------------------
+    tox_rows: list[tuple] = []  # (regimen-kind, event, grade, inc, cost, disutility, days, p_death,
+    #                             excess_death, source, regimens)
+
+    ae = functools.partial(_adverse_event, P, tox_rows)
+
+    _crs_icans(P, ae)
     ae("parkinsonism", "parkinsonism (movement and neurocognitive TEAEs)", "any", {
         "_2l3l": (v("tox_parkinsonism_c4"), cite("tox_parkinsonism_c4"), 176, C4_REGIMENS),
         "_4l": (v("tox_mnt_c1"), cite("tox_mnt_c1"), 97, C1_REGIMENS)}, "", 40_000,
