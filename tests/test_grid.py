@@ -84,21 +84,27 @@ def test_weights_of_the_parts_add_up_to_the_uniform_weights():
     assert w[1].count[:15].sum() == 0
 
 
-def test_h0_is_the_uniform_coarse_grid_and_equal_cycles_the_uniform_grid(seed_model):
-    base = totals(seed_model)
+@pytest.fixture(scope="module")
+def weekly(seed_model):
+    """The default model on the all-weekly grid (its workbook uses the non-uniform one)."""
+    return seed_model.with_settings(fine_years=0.0, coarse_days=0.0)
+
+
+def test_h0_is_the_uniform_coarse_grid_and_equal_cycles_the_uniform_grid(weekly):
+    base = totals(weekly)
     for same in ({"coarse_days": 7.0, "fine_years": 3.0}, {"coarse_days": 28.0,
                                                           "fine_years": 50.0}):
-        for a, b in zip(base, totals(seed_model.with_settings(**same)), strict=True):
+        for a, b in zip(base, totals(weekly.with_settings(**same)), strict=True):
             np.testing.assert_array_equal(a, b)
-    coarse = totals(seed_model.with_settings(cycle_days=28.0))
-    for a, b in zip(coarse, totals(seed_model.with_settings(coarse_days=28.0)), strict=True):
+    coarse = totals(weekly.with_settings(cycle_days=28.0))
+    for a, b in zip(coarse, totals(weekly.with_settings(coarse_days=28.0)), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
 @pytest.fixture(scope="module")
-def default_runs(seed_model):
-    grid = seed_model.with_settings(fine_years=3.0, coarse_days=28.0)
-    return hecon.run(seed_model), hecon.run(grid), hecon.run(seed_model.with_settings(
+def default_runs(weekly):
+    grid = weekly.with_settings(fine_years=3.0, coarse_days=28.0)
+    return hecon.run(weekly), hecon.run(grid), hecon.run(weekly.with_settings(
         cycle_days=28.0))
 
 
@@ -111,6 +117,7 @@ def test_default_model_within_0_05_percent_of_all_weekly(default_runs):
 
 
 def test_reporting_grid_is_the_users_cycle(default_runs, seed_model):
+    assert (seed_model.settings.fine_years, seed_model.settings.coarse_days) == (3.0, 28.0)
     weekly, grid, _ = default_runs
     tr = grid.trace
     n = seed_model.settings.n_cycles  # 2,035 weeks; 509 coarse cycles are 2,036

@@ -914,7 +914,7 @@ def _structure(b: _Build, tox_rows: list, norms, fam_c1: str):
         name="Cilta-cel in lenalidomide-refractory multiple myeloma: line sequencing (US payer)",
         settings=Settings(age=age, male=MALE_SHARE, wtp=(50_000.0, 100_000.0, 150_000.0),
                           price_year=PRICE_YEAR, cost_basis=COST_BASIS, age_adjust_utility=True,
-                          utility_norms=norms),
+                          utility_norms=norms, fine_years=3.0, coarse_days=28.0),
         parameters=P.items, curves=curves, regimens=regimens, strategies=strategies,
         palliative=Palliative("os_palliative", "cost_palliative", "u_palliative"),
         adverse_events=tuple(adverse), terminal_care_cost="cost_terminal",
