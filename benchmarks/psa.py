@@ -58,7 +58,7 @@ else:
     w = (1.03 ** -np.arange(T1) * dt)
     n = next_fast_len(2 * T1 - 1, real=True)
     rng = np.random.default_rng(1)
-    chunk = auto_chunk(model)
+    chunk = auto_chunk(model.with_settings(coarse_days=0.0))  # the kernel's own (weekly) grid
     start = time.perf_counter()
     for a in range(0, draws, chunk):
         D = min(chunk, draws - a)
