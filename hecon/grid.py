@@ -108,7 +108,7 @@ def grid_label(st: Settings) -> str:
     """The time grid in words, e.g. "7-day cycles for 3.07 years, then 28-day cycles"."""
     parts = grid_parts(st)
     if parts[-1].step == 1:
-        return f"uniform: {st.cycle_days:g}-day cycles"
+        return f"{st.cycle_days:g}-day cycles"
     coarse = f"{parts[-1].step * st.cycle_days:g}-day cycles"
     if len(parts) == 1:
         return f"{coarse} (results reported per {st.cycle_days:g}-day cycle)"

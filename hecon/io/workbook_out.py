@@ -27,7 +27,7 @@ from ..cea import decision_wtp
 from ..curves import survival_as_used
 from ..dominance import STATUS_NOTE, STATUS_WORDS, icer_cell, status_icer
 from ..evaluate import INFUSED, clinical_groups
-from ..grid import grid_label
+from ..grid import grid_label, grid_parts
 from ..labels import COST_LABELS, MEASURES, cost_label, curve_labels
 from .workbook_in import file_sha256
 from .xlsx import (
@@ -401,12 +401,13 @@ def methods_text(res: Results, scenario: str | None = None) -> list[str]:
     """Paragraphs describing the methods of this run, generated from its settings."""
     st = res.model.settings
     names = ", ".join(res.model.strategy_names)
+    grid_note = "" if grid_parts(st)[-1].step == 1 else f" (time grid: {grid_label(st)})"
     return [
         f"Model: {res.model.name}{'' if not scenario else f' (scenario: {scenario})'}. "
         f"Strategies compared: {names}.",
         f"A cohort line-of-therapy (semi-Markov) model follows patients aged {st.age:g} years "
         f"({st.male:.0%} male) from the start of line {st.first_line} over {st.horizon:g} "
-        f"years in cycles of {st.cycle_days:g} days. Each line's progression-free, "
+        f"years in cycles of {st.cycle_days:g} days{grid_note}. Each line's progression-free, "
         "on-treatment and exit probabilities depend on the time since the line started; "
         "patients who progress start the next line with a stated probability or receive "
         "palliative care.",
