@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import one_line_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hecon
 from hecon import ParameterSet, evaluate
@@ -71,13 +73,13 @@ def test_one_line_exponential_is_the_spliced_trapezoid_rule_of_the_closed_form(r
 def test_weights_of_the_parts_add_up_to_the_uniform_weights():
     """Discounted time on [0, T] = fine weights on [0, H] + coarse weights on [H, T], and each
     flow cycle is counted by one part only."""
-    st = hecon.Settings(horizon_years=28 * 30 / 365.25, cycle_days=7, fine_years=1.0,
+    cfg = hecon.Settings(horizon_years=28 * 30 / 365.25, cycle_days=7, fine_years=1.0,
                         coarse_days=28, discount_costs=0.05)
-    fine, coarse = grid_parts(st)
+    fine, coarse = grid_parts(cfg)
     assert (fine.n_cycles, coarse.n_cycles, coarse.skip, coarse.step) == (56, 30, 14, 4)
-    w = [part_weights(st, p, np.ones(p.n_cycles + 1), 1) for p in (fine, coarse)]
+    w = [part_weights(cfg, p, np.ones(p.n_cycles + 1), 1) for p in (fine, coarse)]
     # a constant occupancy: ∫_0^T (1.05)^-t dt in both parts' midpoint rules
-    uniform = part_weights(st, Part(30, coarse.cycle_years), np.ones(31), 1)
+    uniform = part_weights(cfg, Part(30, coarse.cycle_years), np.ones(31), 1)
     assert w[0].cost.sum() + w[1].cost.sum() == pytest.approx(uniform.cost.sum(), rel=1e-3)
     assert w[1].cost[:14].sum() == 0 and w[1].cost[14] > 0
     assert w[0].count.sum() + w[1].count.sum() == 56 + 1 + 16  # t = 0, then one per cycle
@@ -168,9 +170,9 @@ def test_a_price_step_at_h_is_counted_on_its_own_side():
 def test_settings_rows_round_trip_and_bad_cells_are_named(tmp_path):
     model = one_line_model(fine_years=3.0, coarse_days=28.0)
     write_input_workbook(model, tmp_path / "grid.xlsx")
-    st = load_workbook(tmp_path / "grid.xlsx").settings
-    assert (st.fine_years, st.coarse_days) == (3.0, 28.0)
-    assert grid_label(st) == "7-day cycles for 3.07 years, then 28-day cycles"
+    cfg = load_workbook(tmp_path / "grid.xlsx").settings
+    assert (cfg.fine_years, cfg.coarse_days) == (3.0, 28.0)
+    assert grid_label(cfg) == "7-day cycles for 3.07 years, then 28-day cycles"
     write_input_workbook(model.with_settings(coarse_days=30.4375), tmp_path / "bad.xlsx")
     with pytest.raises(InputError) as info:
         load_workbook(tmp_path / "bad.xlsx")
@@ -192,3 +194,24 @@ def test_psa_is_bit_identical_across_chunks_on_the_non_uniform_grid():
             for c, k in ((100, 1), (300, 2))]
     for var in ("costs", "effects"):
         assert np.array_equal(runs[0].data[var].to_numpy(), runs[1].data[var].to_numpy())
+
+
+@settings(max_examples=25, deadline=None)
+@given(fine_years=st.floats(0.0, 8.0), step=st.integers(1, 6),
+       method=st.sampled_from(["none", "half-cycle", "trapezoid", "simpson"]),
+       rate=st.sampled_from([0.0, 0.035]))
+def test_every_part_is_counted_once_for_any_grid_and_method(fine_years, step, method, rate):
+    """Nobody leaves the line and nobody dies: the undiscounted life expectancy is the whole
+    (rounded-up) horizon and everybody starts the line once, whatever the grid and the
+    within-cycle method; the trace is a distribution at every reported cycle."""
+    model = lifeless_background(one_line_model(
+        pfs_rate=0.0, horizon=10.0, fine_years=fine_years, coarse_days=7.0 * step,
+        half_cycle=method, discount_outcomes=rate))
+    parts = grid_parts(model.settings)
+    end = parts[-1].n_cycles * parts[-1].cycle_years
+    ev = evaluate(model, ParameterSet.base(model), keep_trace=True)
+    clinical = ev.clinical.isel(draw=0, strategy=0)
+    assert float(clinical.sel(item="life_expectancy")) == pytest.approx(end, rel=1e-12)
+    assert float(clinical.sel(item="started 2L")) == pytest.approx(1.0, rel=1e-12)
+    assert float(ev.trace["years"][-1]) == pytest.approx(end, rel=1e-12)
+    np.testing.assert_allclose(ev.trace.sum("state"), 1.0, atol=1e-12)
