@@ -17,8 +17,15 @@ Every total (costs, effects, evLYG, clinical counts, price paths) is linear in t
 the spliced total is the sum of the parts' totals: each cycle is counted by exactly one part,
 and a one-off flow at H by the fine part (cycle k holds what happens in (t_{k−1}, t_k]). The
 coarse run's first H years cost H/Δ_coarse extra points (40 of ~670 for weekly/28-day cycles
-with H = 3 years over 39 years), which is why this simple splice is preferred over a coarse
+with H = 3 years over 39 years), which is why this splice is preferred over a coarse
 continuation of the fine history (that would save those few points but need a second engine).
+The coarse part does continue each first line from the fine part's value at H
+(:func:`continue_first_line`): the first months of a CAR T line are otherwise what a coarse
+grid gets most wrong, and that error would persist after H. Taking later lines' kernels from
+the user's cycle too (aggregated onto coarse cycles) was tried and lost more (the infusion's
+timing within a coarse cycle) than it gained. With weekly cycles for 3 years, then 28-day
+cycles, the default model is within 0.006% of the all-weekly model on every strategy's costs,
+QALYs and LYs (all-28-day: 0.04%), at a third of the grid points.
 The reporting grid stays the user's cycle, up to the end of the coarse part (so that the
 per-cycle amounts add up to the totals): after H, occupancies are interpolated linearly between
 coarse points, and per-cycle amounts (costs, line starts) of a coarse cycle are spread evenly
