@@ -106,7 +106,9 @@ def save_figure(fig: Figure, path_without_suffix: str | Path,
                 force: bool = False) -> list[Path]:
     """Write ``fig`` as ``<path>.<format>`` for each format (default PNG and SVG at 300 dpi, or
     as set by :func:`figure_output`), each atomically (an existing file only with ``force``),
-    close it and return the paths written."""
+    close it and return the paths written. The layout is computed once, for the first format,
+    and kept for the others; PNGs are compressed fast (zlib level 1: lossless, a little
+    larger)."""
     formats = _OUTPUT.get()[0] if formats is None else formats
     dpi = _OUTPUT.get()[1] if dpi is None else dpi
     paths = []
@@ -114,12 +116,17 @@ def save_figure(fig: Figure, path_without_suffix: str | Path,
         for fmt in formats:
             path = Path(f"{path_without_suffix}.{fmt}")
             with atomic_path(path, force=force) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi,
-                            metadata={"Date": None} if fmt == "svg" else None)
+                fig.savefig(tmp, format=fmt, dpi=dpi, **_SAVE_OPTIONS.get(fmt, {}))
+            fig.set_layout_engine("none")  # the constrained layout stays as drawn
             paths.append(path)
     finally:
         plt.close(fig)
     return paths
+
+
+#: savefig options by format: reproducible SVG (no date), fast PNG compression
+_SAVE_OPTIONS: dict[str, dict[str, Any]] = {"svg": {"metadata": {"Date": None}},
+                                            "png": {"pil_kwargs": {"compress_level": 1}}}
 
 
 # -- survival fitting --------------------------------------------------------------------------
