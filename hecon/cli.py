@@ -36,6 +36,8 @@ exit codes:
   141  the reader of the output stopped early (e.g. hecon run | head)
   143  terminated (SIGTERM): nothing written
 
+HECON_TIMINGS=1 prints each stage's time (workbook, draws, EVPPI, figures...) on stderr.
+
 A command writes all its outputs or none: outputs are checked before the work, written to
 temporary files and put in place together at the end; an existing file is replaced only with
 --force, and never an input."""

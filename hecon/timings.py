@@ -47,6 +47,7 @@ def stage(name: str) -> Iterator[None]:
     if not enabled() or threading.current_thread() is not threading.main_thread():
         yield
         return
+    _totals.setdefault(name, 0.0)  # listed in the order entered
     start = time.perf_counter()
     _inner.append(0.0)
     try:
@@ -56,7 +57,7 @@ def stage(name: str) -> Iterator[None]:
         inner = _inner.pop()
         if _inner:
             _inner[-1] += elapsed
-        _totals[name] = _totals.get(name, 0.0) + elapsed - inner
+        _totals[name] += elapsed - inner
 
 
 def report(total: float, stream: TextIO | None = None) -> None:
