@@ -32,12 +32,12 @@ def thresholds(model: Model, notes: list[str]) -> tuple[str, str]:
                   "comparator without the product."), ""
     comparator = comparators[0]
     base = model.parameters[param].value
-    rows = []
+    rows, runs = [], {}  # the model's results at each price tried, shared by the searches
     for name in users:
         cells = []
         for w in THRESHOLD_WTP:
             try:
-                x = threshold_price(model, param, name, comparator, w)
+                x = threshold_price(model, param, name, comparator, w, runs=runs)
                 cells.append("no positive price (not cost-effective at 0)" if x <= 0
                              else _money(x, cur))
             except ValueError:

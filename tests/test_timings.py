@@ -92,3 +92,30 @@ def test_report_runs_one_psa_with_progress(template, tmp_path, monkeypatch, caps
     stages = timings.parse(err)
     assert {"draws", "figures", "one-way DSA", "threshold prices", "HTML writing"} <= set(stages)
     assert "100 draws" in out.read_text(encoding="utf-8")
+
+
+def test_threshold_searches_share_the_runs_at_each_price(monkeypatch):
+    """Threshold prices at several willingness-to-pay values share the model's results at
+    each price tried (the bounds are the same for all): the same prices with fewer runs."""
+    from hecon import results
+    from hecon.dsa import threshold_prices
+    from hecon.examples import template_model
+    from hecon.threshold import threshold_price
+
+    model = template_model().with_settings(horizon_years=5.0)
+    wtps = [50_000.0, 100_000.0, 150_000.0]
+    pair = ("cell therapy first", "drug A")
+    alone = [threshold_price(model, "cost_product", *pair, w) for w in wtps]
+    count = []
+    original = results.run
+    monkeypatch.setattr(results, "run", lambda *a, **k: count.append(1) or original(*a, **k))
+    shared = threshold_prices(model, "cost_product", wtps, *pair)
+    assert list(shared) == alone
+    singles = []
+    for w in wtps:
+        count.clear()
+        threshold_price(model, "cost_product", *pair, w)
+        singles.append(len(count))
+    count.clear()
+    threshold_prices(model, "cost_product", wtps, *pair)
+    assert len(count) <= sum(singles) - 2 * (len(wtps) - 1)  # the bounds run once
