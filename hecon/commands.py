@@ -405,7 +405,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         info = write_report(model, out, input_path=workbook, psa_draws=args.psa_draws,
                             seed=args.seed, force=args.force, budget=budget,
-                            scenario=args.scenario, progress=args.psa_draws > 0)
+                            scenario=args.scenario, progress=True)
     print(f"report: {info.path} ({info.size_bytes / 1024:,.0f} KiB, {len(info.sections)} "
           f"sections, {len(info.figure_paths)} figure files) in "
           f"{time.perf_counter() - start:.1f} s")

@@ -94,6 +94,12 @@ def test_report_runs_one_psa_with_progress(template, tmp_path, monkeypatch, caps
     assert "100 draws" in out.read_text(encoding="utf-8")
 
 
+def test_report_without_psa_shows_its_steps(template, tmp_path, capsys):
+    assert main(["report", str(template), "-o", str(tmp_path / "r.html")]) == 0
+    err = capsys.readouterr().err
+    assert "report:" in err and "step" in err and "PSA:" not in err
+
+
 def test_threshold_searches_share_the_runs_at_each_price(monkeypatch):
     """Threshold prices at several willingness-to-pay values share the model's results at
     each price tried (the bounds are the same for all): the same prices with fewer runs."""
