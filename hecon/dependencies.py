@@ -46,7 +46,7 @@ def _curve_refs(model: Model, name: str | None, seen: set[str]) -> set[str]:
 def used_parameters(model: Model) -> set[str]:
     """Parameters some result depends on (directly or through derived parameters' formulas)."""
     regimens = {ln.regimen for s in model.strategies for ln in s.lines}
-    given = {model.terminal_care_cost, model.tf_utility_gain,
+    given = {model.terminal_care_cost, model.tf_utility_gain, model.tf_recovery,
              *(ln.p_next for s in model.strategies for ln in s.lines)}
     refs = _refs(model.palliative) | {r for r in given if isinstance(r, str)}
     seen: set[str] = set()

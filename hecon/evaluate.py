@@ -188,6 +188,7 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
             curve_cache[name] = build_curve(model, name, ps, bg)
         return curve_cache[name]
 
+    recovery = ps[model.tf_recovery] / MONTHS_PER_YEAR
     pal_tau = np.maximum(kernel_times(n_cycles, dt, 0.5), 0.0)
     pal_surv = excess_on_grid(curve(model.palliative.survival), bg,
                               np.broadcast_to(pal_tau, (D, pal_tau.size)), pal_tau)[:, 1:]
@@ -210,7 +211,8 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
                 wait=0.0 if cart is None else ps[cart.months_to_infusion] / MONTHS_PER_YEAR,
                 p_not_infused=0.0 if cart is None else ps[cart.p_not_infused],
                 p_death_if_not_infused=0.0 if cart is None else ps[cart.p_death_if_not_infused],
-                excess_death=tox[reg.name].excess_death)
+                excess_death=tox[reg.name].excess_death,
+                recovery=recovery if reg.one_time or reg.ttd is not None else 0.0)
             kernel_cache[reg.name, first] = (k, clipped, _drug(reg, ps, tau[1:], k.on, k.pf))
         return kernel_cache[reg.name, first]
 
@@ -307,7 +309,8 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
             line_q = u * ls.pf
         else:
             off = ls.pf - ls.on
-            line_q = u * ls.on + (u + gain) * off
+            gained = off if ls.recovered is None else np.maximum(ls.recovered - ls.on, 0.0)
+            line_q = u * ls.pf + gain * gained
             tf = tf + dsum(off, w.out)
             tf0 = tf0 + dsum(off, w.undiscounted)
         alive += ls.pf
@@ -368,8 +371,12 @@ def _line_cost_terms(reg: Regimen, ls: LineSeries, first: bool, drugs: list, pro
     cart = reg.car_t
     if cart is not None:
         terms += _priced("car_t", "flow", ls.entries, paths, ps, [(cart.apheresis_cost, 1.0)])
-        terms += _priced("car_t", "flow", ls.treat, paths, ps,
-                         [(cart.product_price, 1.0), (cart.infusion_cost, 1.0)])
+        product = [(cart.product_price, 1.0), (cart.infusion_cost, 1.0)]
+        terms += _priced("car_t", "flow", ls.treat, paths, ps, product)
+        if cart.later_infusion != 0.0:  # infused after leaving the pathway, charged at entry
+            later = ps[cart.p_not_infused] * ps[cart.later_infusion]
+            terms += [(cat, kind, coef * later, series, ref) for cat, kind, coef, series, ref
+                      in _priced("car_t", "flow", ls.entries, paths, ps, product)]
         terms += _priced("car_t", "rate", ls.bridge, paths, ps,
                          [(cart.bridging_cost, MONTHS_PER_YEAR)])
     return terms

@@ -78,6 +78,9 @@ class CarTPathway:
     product_price: Ref = 0.0  # at infusion
     infusion_cost: Ref = 0.0  # admission, monitoring and management at infusion
     bridging_utility: Ref = 0.0
+    #: share of those not infused who receive the product later (after progression): charged
+    #: product and infusion at apheresis; their outcomes are those of the next line
+    later_infusion: Ref = 0.0
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,8 @@ class Model:
     warnings: tuple[str, ...] = field(default=(), compare=False)
     #: price paths of cost parameters in model (calendar) time (Prices sheet)
     prices: tuple[PriceStep, ...] = ()
+    #: months after treatment start (a CAR T infusion) before ``tf_utility_gain`` applies
+    tf_recovery: Ref = 0.0
 
     def with_values(self, **values: float) -> Model:
         """A copy with some parameters' base values replaced (for DSA, scenarios, thresholds)."""

@@ -179,7 +179,8 @@ def _inputs(model: Model) -> str:
     extra = _p(f"Palliative care: overall survival curve {pal.survival}, cost per month "
                f"{_ref(model, pal.cost)}, utility {_ref(model, pal.utility)}. Terminal care "
                f"cost {_ref(model, model.terminal_care_cost)}; utility gain while "
-               f"progression-free and off treatment {_ref(model, model.tf_utility_gain)}. "
+               f"progression-free and off treatment {_ref(model, model.tf_utility_gain)}, from "
+               f"{_ref(model, model.tf_recovery)} months after treatment start. "
                f"{len(model.adverse_events)} adverse-event entries (see the results workbook).")
     return params + regs + extra
 

@@ -153,7 +153,8 @@ def test_exported_inputs_reproduce_the_tables_through_hecon_run(model, base, tmp
 
 def test_scenario_then_edits(model):
     out = whatif.whatif(model, "CAR T price -25%")
-    assert out.model.parameters["cilta_cel_price"].value == 0.75 * 465_000
+    assert out.model.parameters["cilta_cel_price"].value == pytest.approx(
+        0.75 * model.parameters["cilta_cel_price"].value, rel=1e-12)
     edited = whatif.whatif(model, "CAR T price -25%", {"cilta_cel_price": PRICE})
     assert edited.model.parameters["cilta_cel_price"].value == PRICE
     bad = whatif.whatif(model, "no such scenario")

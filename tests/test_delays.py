@@ -245,3 +245,18 @@ def test_strategy_run_keeps_mass_with_fractional_waits():
     left = np.cumsum(Convolver(ls.entries)(k2.exits) + Convolver(ls.entries)(dropout), axis=1)
     np.testing.assert_allclose(ls.bridge + ls.pf + left, np.cumsum(ls.entries, axis=1),
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("discount", [0.0, 0.03])
+def test_later_infusion_of_those_not_infused_is_charged_at_entry(discount):
+    # a share 0.2 leaves the pathway; half of them get the product later: 0.1 × 400,000 more,
+    # charged at apheresis (t = 0, undiscounted); outcomes unchanged
+    base = car_t_model(1.3, 7.0, discount)
+    reg = base.regimens["A"]
+    runs = []
+    for later in (0.0, 0.5):
+        cart = replace(reg.car_t, p_not_infused=0.2, later_infusion=later)
+        runs.append(hecon.run(replace(base, regimens={"A": replace(reg, car_t=cart)})))
+    assert (runs[1].costs.loc["A", "car_t"] - runs[0].costs.loc["A", "car_t"]
+            == pytest.approx(0.1 * 400_000, rel=1e-12))
+    assert runs[1].effects.loc["A", "qaly"] == runs[0].effects.loc["A", "qaly"]

@@ -62,6 +62,8 @@ class LineKernels:
     treatment (CAR T apheresis → infusion) is described by short kernels (D, M): ``bridge``
     (waiting), ``dropout`` (leaving before infusion; a share ``p_death_dropout`` die) and
     ``treat`` (treatment starts); ``excess_death`` dies at treatment on top of the curve.
+    ``recovered``: the part of ``pf`` at least the recovery period after treatment start
+    (``None``: no recovery period, all of ``pf``).
     """
 
     pf: np.ndarray
@@ -73,6 +75,7 @@ class LineKernels:
     treat: np.ndarray
     p_death_dropout: np.ndarray
     excess_death: np.ndarray
+    recovered: np.ndarray | None = None
 
 
 @dataclass
@@ -143,7 +146,7 @@ def _delayed_survival(curve: Distribution, bg0: Distribution, tau: np.ndarray,
 def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distribution,
                  ttd: Distribution | None = None, one_time: bool = False, death_share=0.0,
                  wait=0.0, p_not_infused=0.0, p_death_if_not_infused=0.0,
-                 excess_death=0.0) -> tuple[LineKernels, np.ndarray]:
+                 excess_death=0.0, recovery=0.0) -> tuple[LineKernels, np.ndarray]:
     """Kernels of one line evaluated at ``tau`` (from :func:`kernel_times`), and per draw the
     largest amount by which TTD exceeded PFS before it was clipped (0 where none was needed).
 
@@ -151,11 +154,13 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
     leaves the pathway evenly over the wait (``p_death_if_not_infused`` of them die, the rest
     progress). The infusion falls between two cells of the grid (:func:`split_delay`), so the
     wait need not be a whole number of cycles. Ordinary lines have no wait: treatment starts
-    at entry.
+    at entry. ``recovery`` years after treatment starts, progression-free patients count as
+    recovered (:func:`recovered_share`).
     """
     col = [np.reshape(np.broadcast_to(np.asarray(x, dtype=float), (n_draws,)), (n_draws, 1))
-           for x in (death_share, wait, p_not_infused, p_death_if_not_infused, excess_death)]
-    d, w, p_no, p_pd, x = col
+           for x in (death_share, wait, p_not_infused, p_death_if_not_infused, excess_death,
+                     recovery)]
+    d, w, p_no, p_pd, x, rec = col
     split = split_delay(tau, w[:1] if bool((w == w[0]).all()) else w)
     # the pathway (waiting for infusion) only concerns the first `short` grid points
     short = min(tau.size - 1, int(split.n.max()) + 2)
@@ -187,15 +192,26 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
         bridge=np.maximum(1.0 - p_no * waited[:, 1:] - (1.0 - p_no) * started[:, 1:], 0.0),
         dropout=p_no * np.diff(waited, axis=1),
         treat=(1.0 - p_no) * np.diff(started, axis=1),
-        p_death_dropout=p_pd, excess_death=x)
+        p_death_dropout=p_pd, excess_death=x,
+        recovered=pf[:, 1:] * recovered_share(tau[1:], w + rec) if rec.any() else None)
     return kernels, clipped
+
+
+def recovered_share(tau: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Share (D, M) of the occupancy at the grid points ``tau`` counted as past ``end`` (D, 1)
+    years since line entry (treatment start + recovery period): 0 before, 1 after, and a linear
+    ramp over the cycle centred on ``end``, so that the trapezoid integral of a smooth occupancy
+    times the share equals its integral from ``end`` on to second order in the cycle length."""
+    dt = tau[1] - tau[0]
+    return np.clip((tau[None, :] - end) / dt + 0.5, 0.0, 1.0)
 
 
 @dataclass
 class LineSeries:
     """Calendar-time series of one line in the excess-hazard world (each (D, T+1)): patients
     entering (flow), starting treatment (flow), waiting for infusion, progression-free, on
-    treatment, and the drug-cost rate (per year) of those on treatment."""
+    treatment, and the drug-cost rate (per year) of those on treatment; ``recovered``: the
+    progression-free past the recovery period after treatment start (:class:`LineKernels`)."""
 
     entries: np.ndarray
     treat: np.ndarray
@@ -203,6 +219,7 @@ class LineSeries:
     pf: np.ndarray
     on: np.ndarray
     drug: np.ndarray
+    recovered: np.ndarray | None = None
 
 
 class Convolver:
@@ -274,7 +291,9 @@ def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray, first: bool,
     else:
         on = np.zeros_like(pf)
     drug = drug * on if drug.shape[-1] == 1 else np.maximum(conv(drug), 0.0)
-    return LineSeries(flow, treat, bridge, pf, on, drug), np.maximum(progress, 0.0, out=progress)
+    recovered = None if k.recovered is None else np.clip(conv(k.recovered), 0.0, pf)
+    return (LineSeries(flow, treat, bridge, pf, on, drug, recovered),
+            np.maximum(progress, 0.0, out=progress))
 
 
 def _pad(kernel: np.ndarray, size: int) -> np.ndarray:

@@ -105,7 +105,8 @@ def tables_to_model(tables: Tables, scenario: str | None = None) -> Model:
                   Palliative(st["palliative_survival"], st["palliative_cost"],
                              st["palliative_utility"]),
                   adverse, st["terminal_care_cost"], st["tf_utility_gain"], scenarios=scenarios,
-                  covariance=covariance, budget=budget)
+                  covariance=covariance, budget=budget,
+                  tf_recovery=st["tf_recovery_months"])
     model = replace(model, prices=read_prices(rd, tables.get("Prices", []), model))
     check_landmarks(rd, model, tables.get("Regimens", []))
     check_scenarios(rd, tables)

@@ -69,23 +69,51 @@ class Source:
     unit: str
     grade: str
     cite: str
+    price_year: int | None  # money of this year (None: not an amount of money)
 
 
 def read_sources(path: Path = HERE / "sources.csv") -> dict[str, Source]:
     with open(path, newline="", encoding="utf-8") as f:
-        return {r["id"]: Source(float(r["value"]), r["unit"], r["grade"], r["source"])
+        return {r["id"]: Source(float(r["value"]), r["unit"], r["grade"], r["source"],
+                                int(r["price_year"]) if r["price_year"] else None)
                 for r in csv.DictReader(f)}
 
 
+def read_cpi(path: Path = HERE / "cpi_medical_care.csv") -> dict[int, float]:
+    """US CPI-U medical care (BLS CUUR0000SAM), annual averages by year."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return {int(r["year"]): float(r["index"]) for r in csv.DictReader(f)}
+
+
 S = read_sources()
+CPI = read_cpi()
+PRICE_YEAR = 2025  # every cost of the default model is in US dollars of this year
 
 
 def v(key: str) -> float:
+    """A source's value as published (money: in its own price year; see :func:`usd`)."""
     return S[key].value
 
 
+def inflation(key: str) -> float:
+    """The medical-care CPI factor from a source's price year to :data:`PRICE_YEAR`."""
+    return CPI[PRICE_YEAR] / CPI[S[key].price_year]
+
+
+def usd(key: str) -> float:
+    """A source's amount of money in :data:`PRICE_YEAR` dollars (US medical-care CPI)."""
+    return v(key) * inflation(key)
+
+
 def cite(*keys: str) -> str:
-    return "; ".join(S[k].cite for k in keys)
+    """The sources' citations; amounts of money say how they were inflated."""
+    def one(k: str) -> str:
+        s = S[k]
+        if s.price_year is None or s.price_year == PRICE_YEAR:
+            return s.cite
+        return (f"{s.cite}; {s.price_year} USD x {inflation(k):.3f} (US medical-care CPI "
+                f"{s.price_year}-{PRICE_YEAR}) = {usd(k):,.0f} in {PRICE_YEAR} USD")
+    return "; ".join(one(k) for k in keys)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,6 +308,7 @@ def build_model() -> tuple[Model, dict[int, str], dict]:
     c1 = _cart_4l(b)
     _scenario_curves(b, c1, coef_c2, t_post, s_post)
     _soc_later(b, t_soc, s_soc)
+    _bispecific_4l(b)
     _os_curves(b)
     _shares(b)
     norms = _utilities(b)
@@ -348,6 +377,13 @@ def _cart_pathway(b: _Build):
     P.beta("p_death_if_not_infused", p_die, 0.08, f"derived: 4.8% died before infusion / 15.4% "
            f"not infused = {p_die:.3f} ({cite('c4_died_before_infusion')}); PSA beta se 0.08 "
            "(assumption)", low=0.15, high=0.5)
+    n_later = v("c4_later_infused")
+    later = n_later / (p_no * n_cart)
+    P.beta("p_later_infusion", later, math.sqrt(later * (1 - later) / (p_no * n_cart)),
+           f"{cite('c4_later_infused')}: {n_later:.0f} of the {p_no * n_cart:.0f} not infused "
+           "as study treatment; product and infusion charged at apheresis, their outcomes are "
+           "in the ITT curves; the same share assumed at 3L/4L+; PSA beta, binomial se; "
+           "scenario 'later infusions: label safety population' (12 of 32)", low=0.3, high=0.8)
     return wait, p_no, n_cart
 
 
@@ -478,6 +514,24 @@ def _soc_later(b: _Build, t_soc, s_soc):
                                                   f"pfs_soc_{line}_scale"], src)
 
 
+def _bispecific_4l(b: _Build):
+    """A BCMA bispecific (teclistamab) at 4L+, for the scenario that replaces the real-world
+    physician's choice of LocoMMotion with current US practice."""
+    P = b.P
+    median = v("majestec1_pfs_median")
+    P.add("pfs_bispecific_4l_rate", math.log(2) / median, "per month", (
+        f"exponential with median {median:g} mo ({cite('majestec1_pfs_median')}; the pooled "
+        f"trial cohort at 29.5 mo follow-up: {v('majestec1_pooled_pfs_median'):g} mo, "
+        f"{cite('majestec1_pooled_pfs_median')}); treated to progression; used only in the "
+        "scenario '4L+: bispecific (teclistamab)'"))
+    b.family_curve("pfs_bispecific_4l", "exponential", ["pfs_bispecific_4l_rate"],
+                   cite("majestec1_pfs_median"))
+    P.add("cost_bispecific_month", usd("price_teclistamab_month"), "USD/month", (
+        f"{cite('price_teclistamab_month')}; launch list price, current WAC not found; no "
+        "reduction for every-2-week dosing in responders; used only in the scenario "
+        "'4L+: bispecific (teclistamab)'"))
+
+
 def _os_curves(b: _Build):
     """OS curves for input checks and validation, and the palliative phase."""
     P, curves, family_curve = b.P, b.curves, b.family_curve
@@ -570,21 +624,26 @@ def _utilities(b: _Build):
         f"analogy 0.08 ({cite('tf_cml')}), CARTITUDE-4 QLQ-C30 GHS +10.1 vs -1.5 (Mina et al., "
         "Lancet Haematol 2025); PSA uniform 0-0.08; scenario 'no treatment-free utility gain'"),
         "uniform", (0.0, 0.08), 0.0, 0.08)
+    rec = v("pro_recovery_weeks") * 7 / DAYS_PER_MONTH
+    P.add("tf_recovery_months", round(rec, 3), "months", (
+        f"the treatment-free gain starts {v('pro_recovery_weeks'):g} weeks after infusion: "
+        f"{cite('pro_recovery_weeks')}; PSA uniform 0.5-3 months (assumption: cytopenias and "
+        "IVIG may last longer); scenario 'recovery 3 months'"), "uniform", (0.5, 3.0), 0.5, 3.0)
     norms = ((0.0, v("u_norm_55")), (65.0, v("u_norm_65")), (75.0, v("u_norm_75")))
     return norms
 
 
 def _costs(b: _Build):
-    """Costs (nominal USD of each source's year; see README)."""
+    """Costs in PRICE_YEAR USD (each source inflated with the US medical-care CPI; see README)."""
     P = b.P
-    # -- costs (nominal USD of each source's year; see README) ---------------------------------
+    # -- costs (PRICE_YEAR USD; see README) ------------------------------------------------------
     doses_wk = DAYS_PER_MONTH / 7
-    dara = v("price_dara_dose")
+    dara = usd("price_dara_dose")
     P.add("price_dara_dose", dara, "USD/dose", assumption(
         f"daratumumab SC (Faspro) current WAC/ASP not found; proxy = {cite('price_dara_dose')}; "
         "PSA uniform 4,000-12,000; scenario 'daratumumab price x1.5'"), "uniform",
         (4000, 12000), 4000, 12000)
-    pom = v("price_pom_28d") * DAYS_PER_MONTH / 28
+    pom = usd("price_pom_28d") * DAYS_PER_MONTH / 28
     P.add("cost_pom_month", pom, "USD/month", f"{cite('price_pom_28d')}; x 30.44/28")
     sched = cite("dara_schedule")
     P.add("doses_dara_weekly", doses_wk, "doses/month", f"weekly dosing: {sched}")
@@ -597,12 +656,12 @@ def _costs(b: _Build):
                   f"cost_pom_month; {cite('price_pom_28d')}; dexamethasone negligible; "
                   "daratumumab price is an assumption (see price_dara_dose)")
     generic_pomalidomide(P)
-    tri = (v("cost_triplet_lo") + v("cost_triplet_hi")) / 2
+    tri = (usd("cost_triplet_lo") + usd("cost_triplet_hi")) / 2
     P.add("cost_soc_3l", tri, "USD/month", f"midpoint of {cite('cost_triplet_lo')}; PSA uniform "
-          "over the range", "uniform", (v("cost_triplet_lo"), v("cost_triplet_hi")),
-          v("cost_triplet_lo"), v("cost_triplet_hi"))
-    P.gamma("cost_soc_4l", v("cost_rrmm_drug"), 0.25, cite("cost_rrmm_drug") + "; PSA gamma se "
-            "25%", unit="USD/month", low=v("cost_rrmm_drug") * 0.6, high=v("cost_triplet_hi"))
+          "over the range", "uniform", (usd("cost_triplet_lo"), usd("cost_triplet_hi")),
+          usd("cost_triplet_lo"), usd("cost_triplet_hi"))
+    P.gamma("cost_soc_4l", usd("cost_rrmm_drug"), 0.25, cite("cost_rrmm_drug") + "; PSA gamma se "
+            "25%", unit="USD/month", low=usd("cost_rrmm_drug") * 0.6, high=usd("cost_triplet_hi"))
     cost_assume = "scenario 'non-drug cost assumptions x2'"
     P.gamma("cost_admin", 300, 0.5, assumption(f"administration per month on SOC treatment "
                                                f"(not found); PSA gamma se 50%; {cost_assume}"),
@@ -610,16 +669,16 @@ def _costs(b: _Build):
     P.gamma("cost_monitoring", 1000, 0.5, assumption(
         f"monitoring per month progression-free (not found); PSA gamma se 50%; {cost_assume}"),
         unit="USD/month", low=500, high=3000)
-    non_drug = v("cost_rrmm_all") - v("cost_rrmm_drug")
+    non_drug = usd("cost_rrmm_all") - usd("cost_rrmm_drug")
     P.gamma("cost_palliative", non_drug, 0.3, f"derived: RRMM all-cause minus drug cost "
             f"${non_drug:,.0f}/month ({cite('cost_rrmm_all')}); PSA gamma se 30%",
             unit="USD/month", rel=(0.5, 1.5))
-    P.gamma("cost_terminal", v("cost_terminal"), 0.2, cite("cost_terminal") + "; PSA gamma se 20%",
-            rel=(0.7, 1.5))
-    price = v("price_cilta")
+    P.gamma("cost_terminal", usd("cost_terminal"), 0.2,
+            cite("cost_terminal") + "; PSA gamma se 20%", rel=(0.7, 1.5))
+    price = usd("price_cilta")
     P.add("cilta_cel_price", price, "USD", f"{cite('price_cilta')}; DSA and scenarios -25% / +15%",
           rel=(0.75, 1.15))
-    P.gamma("cost_cart_admission", v("cost_admission"), 0.25, cite("cost_admission") +
+    P.gamma("cost_cart_admission", usd("cost_admission"), 0.25, cite("cost_admission") +
             "; PSA gamma se 25%", rel=(0.8, 1.5))
     P.gamma("cost_apheresis", 10_000, 0.5, assumption(
         f"apheresis, cell collection and lymphodepletion (not found); PSA gamma se 50%; "
@@ -627,19 +686,37 @@ def _costs(b: _Build):
     P.derived("cost_bridging", "=cost_dpd_induction", "USD/month", "formula: bridging with DPd "
               "at the induction-phase monthly cost (see cost_dpd_induction; CARTITUDE-4 bridging "
               "PVd/DPd, 80.8% had 1-2 cycles)")
+    exposed = ("bridging by prior exposure: DPd-exposed patients are bridged with the regimen "
+               "they would otherwise receive at this line (assumption; bridging regimens of "
+               "CARTITUDE-1/real-world 3L-4L+ cilta-cel not retrieved)")
+    P.derived("cost_bridging_3l", "=cost_soc_3l", "USD/month", f"formula: {exposed}; see "
+              "cost_soc_3l")
+    P.derived("cost_bridging_4l", "=cost_soc_4l", "USD/month", f"formula: {exposed}; see "
+              "cost_soc_4l")
     return cost_assume
+
+
+#: the CAR T regimens, and those given at 2L/3L (CARTITUDE-4 safety) and at 4L+ (CARTITUDE-1)
+CAR_T_REGIMENS = ("cilta-cel", "cilta-cel 3L", "cilta-cel 4L+")
+C4_REGIMENS, C1_REGIMENS = CAR_T_REGIMENS[:2], CAR_T_REGIMENS[2:]
 
 
 def _adverse_event(P: Params, tox_rows: list, key, event, grade, inc, inc_src, cost, cost_src,
                    du, du_src, days, days_src, se=None, p_death=0.0, excess="", low=None,
-                   high=None):
+                   high=None, n=236, regimens=CAR_T_REGIMENS):
     """Parameters of one adverse event of the CAR T regimens (incidence, cost, disutility,
-    duration; PSA by how each was sourced) and its Toxicity row."""
+    duration; PSA by how each was sourced) and its Toxicity row. ``inc`` may be a dict
+    {suffix: (incidence, source, n, regimens)} of line-specific incidences sharing the rest."""
     base = f"ae_{key}"
-    if se is None:
-        se = math.sqrt(inc * (1 - inc) / 236)
-        inc_src += "; PSA beta, binomial se with n=236 (Sidana 2025)"
-    P.beta(f"{base}_incidence", inc, se, inc_src, low=low, high=high)
+    by_line = inc if isinstance(inc, dict) else {"": (inc, inc_src, n, regimens)}
+    for suffix, (p_inc, src, n_obs, regs) in by_line.items():
+        if se is None:
+            src += f"; PSA beta, binomial se with n={n_obs}"
+        P.beta(f"{base}_incidence{suffix}", p_inc, se if se is not None else
+               math.sqrt(p_inc * (1 - p_inc) / n_obs), src, low=low, high=high)
+        tox_rows.append((event, grade, f"{base}_incidence{suffix}", f"{base}_cost",
+                         f"{base}_disutility", f"{base}_days", p_death, excess or 0.0,
+                         f"incidence: {src} | cost: {cost_src} | disutility: {du_src}", regs))
     if cost > 0:
         rel = 0.5 if cost_src.startswith("assumption") else 0.3
         P.gamma(f"{base}_cost", cost, rel, f"{cost_src}; PSA gamma se {rel:.0%}",
@@ -655,9 +732,37 @@ def _adverse_event(P: Params, tox_rows: list, key, event, grade, inc, inc_src, c
             P.add(f"{base}_{suffix}", val, unit, f"{src}; scenario 'utility assumptions low'")
         else:
             P.add(f"{base}_{suffix}", val, unit, src)
-    tox_rows.append((event, grade, f"{base}_incidence", f"{base}_cost", f"{base}_disutility",
-                     f"{base}_days", p_death, excess or 0.0,
-                     f"incidence: {inc_src} | cost: {cost_src} | disutility: {du_src}"))
+
+
+def _crs_icans(P: Params, ae) -> None:
+    """CRS and ICANS by grade (real-world rates at every line); the concurrent grade >=3 episode
+    cost charged once."""
+    year = 365.25
+    howell = "duration 365 days: the Howell vignettes describe one year including the AE"
+
+    crs12 = v("tox_crs_any") - v("tox_crs_g3")
+    ae("crs12", "CRS", "1-2", crs12, f"derived: any 75% - grade >=3 5% ({cite('tox_crs_any')})",
+       0, assumption("management included in the CAR T admission cost; scenario 'non-drug "
+                     "cost assumptions x2' sets the grade-1 neurotoxicity median $1,930"),
+       v("du_crs_g2"), cite("du_crs_g2") + " (grade-2 value for grades 1-2)", year, howell)
+    ae("crs3", "CRS", ">=3", v("tox_crs_g3"), cite("tox_crs_g3"), usd("cost_crs_neuro_g3"),
+       cite("cost_crs_neuro_g3"), v("du_crs_g3"), cite("du_crs_g3"), year, howell)
+    ae("icans12", "ICANS", "1-2", v("tox_icans_any") - v("tox_icans_g3"),
+       f"derived: any 14% - grade >=3 4% ({cite('tox_icans_any')})", usd("cost_neurotox_g1"),
+       cite("cost_neurotox_g1"), v("du_neuro_g12"), cite("du_neuro_g12"), year, howell)
+    ae("icans3", "ICANS", ">=3", v("tox_icans_g3"), cite("tox_icans_g3"), 0.0,
+       "see the formula of ae_icans3_cost", v("du_neuro_g3"), cite("du_neuro_g3"), year, howell)
+    # the episode cost is that of concurrent grade >=3 CRS and neurotoxicity: charged once for
+    # a patient with both, i.e. only to grade >=3 ICANS without grade >=3 CRS
+    P.add("ae_icans3_with_crs3", 0.5, "share", assumption(
+        "share of grade >=3 ICANS episodes that occur with grade >=3 CRS, whose episode cost "
+        "already covers them (joint incidence not found); PSA uniform 0-1"), "uniform",
+        (0.0, 1.0), 0.0, 1.0)
+    del P.items["ae_icans3_cost"]
+    P.derived("ae_icans3_cost", "=ae_crs3_cost*(1-ae_icans3_with_crs3)", "USD/episode",
+              f"formula: the concurrent grade >=3 CRS + neurotoxicity episode cost "
+              f"({cite('cost_crs_neuro_g3')}) for the grade >=3 ICANS episodes without grade "
+              ">=3 CRS (no double counting)")
 
 
 def _toxicity(b: _Build, cost_assume: str):
@@ -665,45 +770,41 @@ def _toxicity(b: _Build, cost_assume: str):
     P = b.P
     # -- toxicity (per treated patient) ------------------------------------------------------------
     tox_rows: list[tuple] = []  # (regimen-kind, event, grade, inc, cost, disutility, days, p_death,
-    #                             excess_death, source)
-    year = 365.25
-    howell = "duration 365 days: the Howell vignettes describe one year including the AE"
+    #                             excess_death, source, regimens)
 
     ae = functools.partial(_adverse_event, P, tox_rows)
 
-    crs12 = v("tox_crs_any") - v("tox_crs_g3")
-    ae("crs12", "CRS", "1-2", crs12, f"derived: any 75% - grade >=3 5% ({cite('tox_crs_any')})",
-       0, assumption("management included in the CAR T admission cost; scenario 'non-drug "
-                     "cost assumptions x2' sets the grade-1 neurotoxicity median $1,930"),
-       v("du_crs_g2"), cite("du_crs_g2") + " (grade-2 value for grades 1-2)", year, howell)
-    ae("crs3", "CRS", ">=3", v("tox_crs_g3"), cite("tox_crs_g3"), v("cost_crs_neuro_g3"),
-       cite("cost_crs_neuro_g3"), v("du_crs_g3"), cite("du_crs_g3"), year, howell)
-    ae("icans12", "ICANS", "1-2", v("tox_icans_any") - v("tox_icans_g3"),
-       f"derived: any 14% - grade >=3 4% ({cite('tox_icans_any')})", v("cost_neurotox_g1"),
-       cite("cost_neurotox_g1"), v("du_neuro_g12"), cite("du_neuro_g12"), year, howell)
-    ae("icans3", "ICANS", ">=3", v("tox_icans_g3"), cite("tox_icans_g3"), v("cost_crs_neuro_g3"),
-       cite("cost_crs_neuro_g3") + " (applied to grade >=3 ICANS)", v("du_neuro_g3"),
-       cite("du_neuro_g3"), year, howell)
-    ae("delneuro", "delayed neurotoxicity (parkinsonism, cranial nerve palsy)", "any",
-       v("tox_delayed_neuro"), cite("tox_delayed_neuro"), 40_000, assumption(
-           f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), v("du_neuro_g3"),
-       cite("du_neuro_g3") + " (grade 3-4 neurological value)", 180,
-       assumption("duration 180 days (not found)"))
+    _crs_icans(P, ae)
+    ae("parkinsonism", "parkinsonism (movement and neurocognitive TEAEs)", "any", {
+        "_2l3l": (v("tox_parkinsonism_c4"), cite("tox_parkinsonism_c4"), 176, C4_REGIMENS),
+        "_4l": (v("tox_mnt_c1"), cite("tox_mnt_c1"), 97, C1_REGIMENS)}, "", 40_000,
+       assumption(f"episode cost (not found); PSA gamma se 50%; {cost_assume}"),
+       v("du_neuro_g3"), cite("du_neuro_g3") + " (grade 3-4 neurological value)", 365,
+       assumption("duration 365 days: often persistent (not found)"))
+    ae("cnp", "cranial nerve palsy", "any", {
+        "_2l3l": (v("tox_cnp_c4"), cite("tox_cnp_c4"), 176, C4_REGIMENS),
+        "_4l": (v("tox_cnp_c1"), cite("tox_cnp_c1"), 97, C1_REGIMENS)}, "", 5_000,
+       assumption(f"episode cost, short corticosteroid course (not found); PSA gamma se 50%; "
+                  f"{cost_assume}"), v("du_neuro_g12"),
+       cite("du_neuro_g12") + " (grade 1-2 neurological value: mostly low grade)", 60,
+       assumption("duration 60 days: resolves after short corticosteroids (CARTITUDE pooled, "
+                  "ONS 2024 poster, not quantified)"))
     ae("iec", "IEC enterocolitis", "any", v("tox_iec"), cite("tox_iec") + (
         "; FDA boxed warning Oct 2025; PSA beta se 0.008 (assumption); DSA 1%-11% (single "
         "centres); scenarios 'IEC incidence x0.5' and 'IEC incidence x3'"), 60_000, assumption(
         f"episode cost incl. TPN/hospitalization (not found); PSA gamma se 50%; {cost_assume}"),
        v("du_diarrhoea"), cite("du_diarrhoea"), 60, assumption("duration 60 days"), se=0.008,
        low=0.01, high=0.11)
-    inf = v("tox_pneumonia_g34") + v("tox_sepsis_g34")
-    ae("infection", "infection", ">=3", inf, f"derived: pneumonia 8% + sepsis 4% "
-       f"({cite('tox_pneumonia_g34')}; {cite('tox_sepsis_g34')})", 20_000, assumption(
+    inf_c4, inf_c1 = v("tox_infection_g34_c4"), v("tox_infection_g34_c1")
+    ae("infection", "infection", ">=3", {
+        "_2l3l": (inf_c4, cite("tox_infection_g34_c4"), 208, C4_REGIMENS),
+        "_4l": (inf_c1, cite("tox_infection_g34_c1"), 97, C1_REGIMENS)}, "", 20_000, assumption(
            f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), v("du_infection"),
-       cite("du_infection"), 14, assumption("duration 14 days"), p_death=v("c4_trd") / inf)
+       cite("du_infection"), 14, assumption("duration 14 days"), p_death=v("c4_trd") / inf_c4)
     ae("cytopenia", "prolonged cytopenia", ">=3", v("tox_cytopenia"), cite("tox_cytopenia"),
        15_000, assumption(f"episode cost (not found); PSA gamma se 50%; {cost_assume}"), 0.1,
        assumption("disutility 0.1 (not found)"), 30, assumption("duration 30 days"))
-    ivig = v("price_ivig_g") * 0.4 * 80 * 6
+    ivig = usd("price_ivig_g") * 0.4 * 80 * 6
     ae("ivig", "hypogammaglobulinaemia (IVIG)", "any", 0.4, assumption(
         "share receiving IVIG 40% (not found); PSA beta se 0.1"), ivig, assumption(
         f"IVIG 0.4 g/kg x 80 kg monthly for 6 months at $150/g ({cite('price_ivig_g')}, grade U);"
@@ -720,7 +821,7 @@ def _toxicity(b: _Build, cost_assume: str):
           "to the excess treatment-related mortality of the 'high tumour burden' scenario")
     tox_rows.append(("treatment-related death (excess)", "any", "ae_trm_incidence", 0.0, 0.0,
                      0.0, 0.0, "excess_death_high_burden",
-                     "scenario lever, see parameter excess_death_high_burden"))
+                     "scenario lever, see parameter excess_death_high_burden", CAR_T_REGIMENS))
     P.beta("ae_soc_infection_incidence", 0.25, 0.08, assumption(
         "grade >=3 infection with SOC per line (APOLLO/OPTIMISMM AE tables not retrieved); PSA "
         "beta se 0.08"), low=0.15, high=0.35)
@@ -731,10 +832,10 @@ def _toxicity(b: _Build, cost_assume: str):
 
 def _regimens() -> dict[str, Regimen]:
     """The regimens: SOC by line (DPd at 2L, and at 3L after CAR T), cilta-cel at 2L, 3L, 4L+."""
-    def cart(p_not_infused: str) -> CarTPathway:
+    def cart(p_not_infused: str, bridging: str = "cost_bridging") -> CarTPathway:
         return CarTPathway("months_to_infusion", p_not_infused, "p_death_if_not_infused",
-                           "cost_apheresis", "cost_bridging", "cilta_cel_price",
-                           "cost_cart_admission", "u_bridging")
+                           "cost_apheresis", bridging, "cilta_cel_price",
+                           "cost_cart_admission", "u_bridging", "p_later_infusion")
 
     soc_src = "SOC: CARTITUDE-4 control arm (DPd 87%, PVd 13%) modelled as DPd"
     return {r.name: r for r in (
@@ -765,12 +866,12 @@ def _regimens() -> dict[str, Regimen]:
                        "infusion)"),
         Regimen("cilta-cel 3L", "pfs_cart_3l", "u_pf_3l", one_time=True,
                 death_share="death_share_cart", monitoring_cost="cost_monitoring",
-                car_t=cart("p_not_infused"),
+                car_t=cart("p_not_infused", "cost_bridging_3l"),
                 source="cilta-cel at 3L: midway between CARTITUDE-4 and CARTITUDE-1 (assumption: "
                        "DPd-exposed patients respond less than at 2L; scenario '3L = 2L')"),
         Regimen("cilta-cel 4L+", "pfs_cart_4l", "u_pf_4l", one_time=True,
                 death_share="death_share_cart", monitoring_cost="cost_monitoring",
-                car_t=cart("p_not_infused"), os="os_cart_4l",
+                car_t=cart("p_not_infused", "cost_bridging_4l"), os="os_cart_4l",
                 source="cilta-cel at 4L+: CARTITUDE-1 from infusion; CARTITUDE-4 drop-out"),
     )}
 
@@ -782,10 +883,11 @@ def _structure(b: _Build, tox_rows: list, norms, fam_c1: str):
     regimens = _regimens()
     adverse: list[AdverseEvent] = []
     tox_sources: list[str] = []
-    for reg in ("cilta-cel", "cilta-cel 3L", "cilta-cel 4L+"):
-        for event, grade, inc, cost, du, days, p_death, exc, src in tox_rows:
-            adverse.append(AdverseEvent(reg, event, grade, inc, cost, du, days, p_death, exc))
-            tox_sources.append(src)
+    for reg in CAR_T_REGIMENS:
+        for event, grade, inc, cost, du, days, p_death, exc, src, regs in tox_rows:
+            if reg in regs:
+                adverse.append(AdverseEvent(reg, event, grade, inc, cost, du, days, p_death, exc))
+                tox_sources.append(src)
     for reg in ("SOC 2L (DPd)", "SOC 3L", "SOC 4L+"):
         adverse.append(AdverseEvent(reg, "infection", ">=3", "ae_soc_infection_incidence",
                                     "ae_soc_infection_cost", v("du_infection"), 14))
@@ -811,12 +913,13 @@ def _structure(b: _Build, tox_rows: list, norms, fam_c1: str):
     model = Model(
         name="Cilta-cel in lenalidomide-refractory multiple myeloma: line sequencing (US payer)",
         settings=Settings(age=age, male=MALE_SHARE, wtp=(50_000.0, 100_000.0, 150_000.0),
-                          price_year=2025, cost_basis=COST_BASIS, age_adjust_utility=True,
+                          price_year=PRICE_YEAR, cost_basis=COST_BASIS, age_adjust_utility=True,
                           utility_norms=norms),
         parameters=P.items, curves=curves, regimens=regimens, strategies=strategies,
         palliative=Palliative("os_palliative", "cost_palliative", "u_palliative"),
         adverse_events=tuple(adverse), terminal_care_cost="cost_terminal",
-        tf_utility_gain="tf_utility_gain", scenarios=scenarios(P.items, fam_c1),
+        tf_utility_gain="tf_utility_gain", tf_recovery="tf_recovery_months",
+        scenarios=scenarios(P.items, fam_c1),
         covariance=P.covariance, prices=price_paths(), **extra)
     return model, tox_sources
 
@@ -906,7 +1009,7 @@ def calibration_targets() -> pd.DataFrame:
         for months, value in ((10, 1 - v(f"c4_{arm}_died_10")), (24, v(f"c4_{arm}_os_24")),
                               (30, v(f"c4_{arm}_os_30"))):
             rows.append((strategy, "os", months / 12, value, n / (value * (1 - value)), None))
-    cost = v("hansen_soc_subsequent")
+    cost = usd("hansen_soc_subsequent")
     rows.append(("SOC", "cost", 25.4 / 12, cost, 1 / (0.1 * cost) ** 2, "subsequent_drugs"))
     return pd.DataFrame(rows, columns=["strategy", "measure", "time", "value", "weight",
                                        "category"])
@@ -945,9 +1048,9 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
                ("Survival:pfs_cart_4l.param_1", "pfs_cart_4l_cure_shape"),
                ("Survival:pfs_cart_4l.param_2", "pfs_cart_4l_cure_scale"),
                ("Survival:pfs_cart_4l.cure_fraction", "cure_fraction_cart"))
-    mult = {"cost_admin", "cost_monitoring", "cost_apheresis", "ae_delneuro_cost", "ae_iec_cost",
-            "ae_infection_cost", "ae_cytopenia_cost", "ae_ivig_cost", "ae_spm_cost",
-            "ae_soc_infection_cost"}
+    mult = {"cost_admin", "cost_monitoring", "cost_apheresis", "ae_parkinsonism_cost",
+            "ae_cnp_cost", "ae_iec_cost", "ae_infection_cost", "ae_cytopenia_cost", "ae_ivig_cost",
+            "ae_spm_cost", "ae_soc_infection_cost"}
     return {
         "mixture cure (CARTITUDE-1 plateau)": cure_2l + cure_3l + cure_4l,
         "cilta-cel 3L = 2L efficacy (CARTITUDE-4)": (("attenuation_3l", 0.0),),
@@ -965,12 +1068,20 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
             ("Regimens:cilta-cel 3L.p_not_infused", v("karmma3_not_infused")),
             ("Regimens:cilta-cel 4L+.p_not_infused", v("karmma3_not_infused")),
             ("Regimens:cilta-cel.os", None), ("Regimens:cilta-cel 4L+.os", None),
-            ("cilta_cel_price", v("price_idecel")),
+            ("cilta_cel_price", usd("price_idecel")),
             ("ae_crs12_incidence", v("tox_idecel_crs_any") - v("tox_idecel_crs_g3")),
             ("ae_crs3_incidence", v("tox_idecel_crs_g3")),
             ("ae_icans12_incidence", v("tox_idecel_icans_any") - v("tox_idecel_icans_g3")),
             ("ae_icans3_incidence", v("tox_idecel_icans_g3"))),
         "no treatment-free utility gain": (("tf_utility_gain", 0.0),),
+        "recovery 3 months": (("tf_recovery_months", 3.0),),
+        "4L+: bispecific (teclistamab)": (
+            ("Regimens:SOC 4L+.pfs", "pfs_bispecific_4l"),
+            ("cost_bridging_4l", "=cost_soc_4l"),  # bridging stays the 4L+ base-case regimen
+            ("cost_soc_4l", "=cost_bispecific_month")),
+        "later infusions: label safety population": (
+            ("p_later_infusion", v("c4_later_infused_label") / (v("c4_not_infused") *
+                                                                 v("c4_n_cart"))),),
         "budget: Medicare Advantage plan": (
             ("Settings:budget_plan", "Medicare Advantage, 1M members"),),
         "budget: faster 2L uptake": (
@@ -994,7 +1105,7 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
               and p[k] > 0),
             ("ae_ivig_disutility", 0.05), ("ae_ivig_days", 30.0)),
         "non-drug cost assumptions x2": (*(times(k, 2) for k in sorted(mult)),
-                                         ("ae_crs12_cost", v("cost_neurotox_g1"))),
+                                         ("ae_crs12_cost", usd("cost_neurotox_g1"))),
         "daratumumab price x1.5": (times("price_dara_dose", 1.5),),  # DPd costs are formulas
         "no generic pomalidomide": (("pom_generic_year", 100.0),),  # beyond the horizon
         "death shares high": tuple((f"death_share_{k}", f"=death_share_{k}+0.1")
@@ -1009,11 +1120,13 @@ def scenarios(params: dict[str, Parameter], fam_4l: str) -> dict[str, tuple]:
 # ---------------------------------------------------------------------------------------------
 # the workbook
 # ---------------------------------------------------------------------------------------------
-#: how the default model's costs are dated (no medical-care CPI series could be verified)
-COST_BASIS = "nominal US list prices as found (2015-2025), not inflated to one price year"
+#: how the default model's costs are dated
+COST_BASIS = (f"{PRICE_YEAR} USD: US list prices and costs as found, inflated from the price "
+              "year of each source with the US medical-care CPI (BLS CUUR0000SAM)")
 SETTING_NOTES = {
-    "price_year": "costs are nominal USD of each source's year (2015-2025), NOT inflated: no "
-                  "medical-care CPI index values were available (see inputs/evidence/README.md)",
+    "price_year": f"every cost in {PRICE_YEAR} USD: each source's amount x CPI-U medical care "
+                  f"{PRICE_YEAR} / CPI-U medical care of its price year (inputs/evidence/"
+                  "cpi_medical_care.csv; the factor is in each parameter's source)",
     "male_share": "assumption: 57% male ('about 55-60%' in CARTITUDE-4 reports, not verified); "
                   "scenario 'male share 50%'",
     "age": "CARTITUDE-4 median age 61-61.5 (Transplant Cell Ther 2023 review table)",

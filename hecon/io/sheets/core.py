@@ -24,7 +24,7 @@ SHEETS: dict[str, tuple[str, ...]] = {
     "KM": ("table", "time", "survival"),
     "Regimens": ("regimen", "pfs", "ttd", "os", "one_time", "death_share", "utility", "car_t",
                  "months_to_infusion", "p_not_infused", "p_death_if_not_infused",
-                 "bridging_utility", "source"),
+                 "bridging_utility", "later_infusion", "source"),
     "Costs": ("regimen", "item", "from_month", "value", "source"),
     "Strategies": ("strategy", "line", "regimen", "p_next"),
     "Toxicity": ("regimen", "event", "grade", "incidence", "cost", "disutility", "duration_days",

@@ -36,7 +36,8 @@ def regimen_rows(model: Model) -> tuple[list[dict[str, Any]], list[dict[str, Any
             "months_to_infusion": cart and cart.months_to_infusion,
             "p_not_infused": cart and cart.p_not_infused,
             "p_death_if_not_infused": cart and cart.p_death_if_not_infused,
-            "bridging_utility": cart and cart.bridging_utility, "source": r.source})
+            "bridging_utility": cart and cart.bridging_utility,
+            "later_infusion": cart and cart.later_infusion, "source": r.source})
         costs: list[tuple[str, float | None, Ref]] = [("drug", m, v) for m, v in r.drug_cost]
         costs += [("administration", None, r.admin_cost), ("monitoring", None, r.monitoring_cost),
                   ("start", None, r.start_cost)]
@@ -74,7 +75,9 @@ def read_regimens(rd: Reader, rows: list[Row], costs: list[Row],
                 rd.ref(row, "p_death_if_not_infused", f"{name} p_death_if_not_infused",
                        low=0.0, high=1.0, sheet_ref=row["regimen"].ref),
                 bridging_utility=rd.ref(row, "bridging_utility", f"{name} bridging_utility",
-                                        default=0.0, high=1.0))
+                                        default=0.0, high=1.0),
+                later_infusion=rd.ref(row, "later_infusion", f"{name} later_infusion",
+                                      default=0.0, low=0.0, high=1.0))
         regimens[name] = Regimen(
             name, curve_names["pfs"] or "",  # missing: a problem already, no Model is built
             rd.ref(row, "utility", f"{name} utility", high=1.0, sheet_ref=row["regimen"].ref),
@@ -121,7 +124,8 @@ def _read_costs(rd: Reader, rows: list[Row], regimens: dict[str, Regimen]):
             cart = CarTPathway(cart.months_to_infusion, cart.p_not_infused,
                                cart.p_death_if_not_infused, f.get("apheresis", 0.0),
                                f.get("bridging", 0.0), f.get("product", 0.0),
-                               f.get("infusion", 0.0), cart.bridging_utility)
+                               f.get("infusion", 0.0), cart.bridging_utility,
+                               cart.later_infusion)
         out[name] = Regimen(regimen.name, regimen.pfs, regimen.utility, regimen.ttd,
                             regimen.one_time, regimen.death_share, drug,
                             f.get("administration", 0.0), f.get("monitoring", 0.0),

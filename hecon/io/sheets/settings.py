@@ -36,6 +36,8 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "palliative_utility": ("ref", 0.0, "utility in palliative care"),
     "terminal_care_cost": ("ref", 0.0, "one-off cost at death"),
     "tf_utility_gain": ("ref", 0.0, "utility gain while progression-free and off treatment"),
+    "tf_recovery_months": ("ref", 0.0, "months after treatment start (a CAR T infusion) before "
+                           "the treatment-free utility gain applies (recovery)"),
     "budget_plan": ("text", "", "plan on the Budget sheet used for budget impact (default: "
                     "the first)"),
     "evpi_population": ("nonneg", 0.0, "patients per year facing the decision (population "
@@ -62,7 +64,8 @@ def settings_rows(model: Model, notes: dict[str, str] | None = None) -> list[dic
         "utility_norms": ", ".join(f"{a:g}:{u:g}" for a, u in st.utility_norms),
         "palliative_survival": pal.survival, "palliative_cost": pal.cost,
         "palliative_utility": pal.utility, "terminal_care_cost": model.terminal_care_cost,
-        "tf_utility_gain": model.tf_utility_gain, "budget_plan": st.budget_plan,
+        "tf_utility_gain": model.tf_utility_gain,
+        "tf_recovery_months": model.tf_recovery, "budget_plan": st.budget_plan,
         "evpi_population": st.evpi_population, "evpi_years": st.evpi_years,
     }
     notes = {k: spec[2] for k, spec in SETTINGS.items()} | (notes or {})
