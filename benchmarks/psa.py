@@ -27,6 +27,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.fft import irfft, next_fast_len, rfft
+
+from hecon.psa import auto_chunk
 
 CHILD = r"""
 import json, resource, sys, time
@@ -34,8 +37,8 @@ import numpy as np
 kind, draws, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 from hecon.examples import cilta_cel_sequencing
 model = cilta_cel_sequencing()
-if len(sys.argv) > 4:
-    model = model.with_settings(fine_years=float(sys.argv[4]), coarse_days=float(sys.argv[5]))
+if len(sys.argv) > 5:
+    model = model.with_settings(fine_years=float(sys.argv[5]), coarse_days=float(sys.argv[6]))
 st = model.settings
 if kind == "hecon":
     from hecon.psa import psa
@@ -50,40 +53,52 @@ elif kind == "deterministic":
         start = time.perf_counter(); hecon.run(model); times.append(time.perf_counter() - start)
     elapsed = sorted(times)[2]
 else:
-    from scipy.fft import irfft, next_fast_len, rfft
-    from hecon.psa import auto_chunk
-    n_cycles, dt = st.n_cycles, st.cycle_years
-    S, L, T1 = len(model.strategies), max(len(s.lines) for s in model.strategies), n_cycles + 1
-    t = np.arange(-1, T1) * dt
-    w = (1.03 ** -np.arange(T1) * dt)
-    n = next_fast_len(2 * T1 - 1, real=True)
-    rng = np.random.default_rng(1)
-    chunk = auto_chunk(model.with_settings(coarse_days=0.0))  # the kernel's own (weekly) grid
+    sys.path.insert(0, sys.argv[4])
+    from psa import numpy_kernel
     start = time.perf_counter()
-    for a in range(0, draws, chunk):
-        D = min(chunk, draws - a)
-        total = np.zeros((D, S))
-        for s in range(S):
-            flow = np.zeros((D, T1)); flow[:, 0] = 1.0
-            for line in range(L):
-                shape = rng.uniform(0.8, 1.2, (D, 1)); scale = rng.uniform(0.5, 5.0, (D, 1))
-                surv = np.exp(-(np.maximum(t, 0) / scale) ** shape)
-                exits = surv[:, :-1] - surv[:, 1:]
-                occ = irfft(rfft(flow, n) * rfft(surv[:, 1:], n), n)[:, :T1]
-                prog = irfft(rfft(flow, n) * rfft(exits, n), n)[:, :T1]
-                total[:, s] += (occ * w).sum(axis=1)
-                flow = 0.8 * prog
+    numpy_kernel(model, draws)
     elapsed = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": elapsed, "peak_mib": peak}))
 """
 
 
+def numpy_kernel(model, draws: int, seed: int = 1) -> None:
+    """The plain numpy kernel: per chunk of draws (the model's chunk size), strategy and line,
+    a Weibull survival curve on the cycle grid, FFT convolutions of the line's entries with its
+    occupancy and its exits, the progression flow passed on, discounted sums."""
+    st = model.settings
+    n_cycles, dt = st.n_cycles, st.cycle_years
+    S, L, T1 = len(model.strategies), max(len(s.lines) for s in model.strategies), n_cycles + 1
+    t = np.arange(-1, T1) * dt
+    w = (1.03 ** -np.arange(T1) * dt)
+    n = next_fast_len(2 * T1 - 1, real=True)
+    rng = np.random.default_rng(seed)
+    chunk = auto_chunk(model.with_settings(coarse_days=0.0))  # the kernel's own (weekly) grid
+    for a in range(0, draws, chunk):
+        D = min(chunk, draws - a)
+        total = np.zeros((D, S))
+        for s in range(S):
+            flow = np.zeros((D, T1))
+            flow[:, 0] = 1.0
+            for _line in range(L):
+                shape = rng.uniform(0.8, 1.2, (D, 1))
+                scale = rng.uniform(0.5, 5.0, (D, 1))
+                surv = np.exp(-(np.maximum(t, 0) / scale) ** shape)
+                exits = surv[:, :-1] - surv[:, 1:]
+                occ = irfft(rfft(flow, n) * rfft(surv[:, 1:], n), n)[:, :T1]
+                prog = irfft(rfft(flow, n) * rfft(exits, n), n)[:, :T1]
+                total[:, s] += (occ * w).sum(axis=1)
+                flow = 0.8 * prog
+
+
 def measure(kind: str, draws: int, repeats: int, threads: int = 1, grid: tuple = ()) -> dict:
+    """Median seconds and largest peak memory (MiB) of ``repeats`` fresh processes running
+    ``kind`` ("hecon", "kernel" or "deterministic") on ``draws`` draws."""
     runs = []
     for _ in range(repeats):
         out = subprocess.run([sys.executable, "-c", CHILD, kind, str(draws), str(threads),
-                              *map(str, grid)],
+                              str(Path(__file__).resolve().parent), *map(str, grid)],
                              check=True,
                              capture_output=True, text=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))

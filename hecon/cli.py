@@ -14,8 +14,11 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from . import __version__
+from .timings import report as report_timings
+from .timings import stage
 
 MAX_SEED = 2**31 - 1  # hecon.model.MAX_SEED (not imported here: it would load numpy)
 SEED_HELP = f"random seed, 0 to {MAX_SEED:,} (default: the workbook's)"
@@ -32,6 +35,8 @@ exit codes:
   130  interrupted (Ctrl-C): nothing written
   141  the reader of the output stopped early (e.g. hecon run | head)
   143  terminated (SIGTERM): nothing written
+
+HECON_TIMINGS=1 prints each stage's time (workbook, draws, EVPPI, figures...) on stderr.
 
 A command writes all its outputs or none: outputs are checked before the work, written to
 temporary files and put in place together at the end; an existing file is replaced only with
@@ -301,12 +306,14 @@ def _terminate(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    start = time.perf_counter()
     args = build_parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:  # SIGTERM: outputs rolled back, then exit 143
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        from . import commands
+        with stage("import"):
+            from . import commands
 
         return getattr(commands, f"cmd_{args.command}")(args)
     except BrokenPipeError:  # the reader of stdout stopped (hecon run | head): quietly
@@ -328,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+        report_timings(time.perf_counter() - start)
 
 
 if __name__ == "__main__":  # pragma: no cover

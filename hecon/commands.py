@@ -26,6 +26,7 @@ from .io.workbook_in import load_workbook, write_template
 from .io.workbook_out import build_results_workbook, placeholder_events, save_workbook
 from .model import Model
 from .results import Results, run
+from .timings import stage
 
 REPORTS = Path("reports")
 SCHEDULER_TIMEOUT = 10  # seconds to reach a Dask scheduler
@@ -208,7 +209,8 @@ def cmd_psa(args: argparse.Namespace) -> int:
     from .psa import available_cores, psa
 
     workbook = _workbook(args)
-    model = _model(workbook, args.scenario)
+    with stage("workbook read and validation"):
+        model = _model(workbook, args.scenario)
     out = _output(args.output, _stamped(workbook, "psa", args.scenario, ".xlsx"), ".xlsx",
                   "results workbook")
     nc = _output(args.netcdf, out.with_suffix(".nc"), ".nc", "NetCDF file")
@@ -220,16 +222,19 @@ def cmd_psa(args: argparse.Namespace) -> int:
         client, cluster = _client(args)
         start = time.perf_counter()
         try:
-            draws = psa(model, args.draws, seed=args.seed, client=client,
-                        chunk_size=args.chunk_size, progress=True, threads=args.threads)
+            with stage("draws"):
+                draws = psa(model, args.draws, seed=args.seed, client=client,
+                            chunk_size=args.chunk_size, progress=True, threads=args.threads)
         finally:
             if client is not None:
                 client.close()
             if cluster is not None:
                 cluster.close()
         elapsed = time.perf_counter() - start
-        draws.to_netcdf(nc)
-        wb = build_results_workbook(run(model), workbook, args.scenario)
+        with stage("NetCDF"):
+            draws.to_netcdf(nc)
+        with stage("base-case sheets"):
+            wb = build_results_workbook(run(model), workbook, args.scenario)
         st = model.settings
         grid = np.linspace(0.0, 3 * max(st.wtp), 61)
         population = args.population if args.population is not None else st.evpi_population
@@ -237,10 +242,13 @@ def cmd_psa(args: argparse.Namespace) -> int:
         groups = {f"curve {g}": list(members) for g, (members, _) in model.covariance.items()}
         from .io.workbook_uncertainty import add_psa_sheets
 
-        add_psa_sheets(wb, draws, grid, population=population or None, years=years or None,
-                       evppi_groups=groups or None)
-        save_workbook(wb, out, force=args.force)
-        figures = _psa_figures(draws, grid, out, args.force)
+        with stage("PSA sheets"):
+            add_psa_sheets(wb, draws, grid, population=population or None,
+                           years=years or None, evppi_groups=groups or None)
+        with stage("workbook save"):
+            save_workbook(wb, out, force=args.force)
+        with stage("figures"):
+            figures = _psa_figures(draws, grid, out, args.force)
     print(_psa_table(draws))
     where = ("on the Dask cluster" if client is not None
              else f"on {args.threads or available_cores()} thread(s)")
@@ -384,18 +392,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     workbook = _workbook(args)
-    model = _model(workbook, args.scenario)
+    with stage("workbook read and validation"):
+        model = _model(workbook, args.scenario)
     out = _output(args.output, _stamped(workbook, "report", args.scenario, ".html"), ".html",
                   "HTML report")
     with transaction([workbook], force=args.force) as tx:
         tx.claim(out, 16 * 2**20)
         tx.claim(out.parent / f"{out.stem}-figures", 24 * FIGURE_BYTES, folder=True)
         tx.check_space()
-        budget = run(model).budget_impact() if model.budget else None
+        with stage("base-case run"):
+            budget = run(model).budget_impact() if model.budget else None
         start = time.perf_counter()
         info = write_report(model, out, input_path=workbook, psa_draws=args.psa_draws,
                             seed=args.seed, force=args.force, budget=budget,
-                            scenario=args.scenario, progress=args.psa_draws > 0)
+                            scenario=args.scenario, progress=True)
     print(f"report: {info.path} ({info.size_bytes / 1024:,.0f} KiB, {len(info.sections)} "
           f"sections, {len(info.figure_paths)} figure files) in "
           f"{time.perf_counter() - start:.1f} s")

@@ -162,5 +162,6 @@ def threshold_prices(model: Model, parameter: str, wtps: Sequence[float],
     if comparator is None:
         raise ValueError("threshold prices compare two strategies; the model has one "
                          f"({strategy})")
-    return pd.Series([threshold_price(model, parameter, strategy, comparator, w) for w in wtps],
-                     index=pd.Index(list(wtps), name="wtp"), name=parameter)
+    runs: dict[float, pd.DataFrame] = {}  # results at each value tried, shared by the searches
+    return pd.Series([threshold_price(model, parameter, strategy, comparator, w, runs=runs)
+                      for w in wtps], index=pd.Index(list(wtps), name="wtp"), name=parameter)

@@ -106,7 +106,9 @@ def save_figure(fig: Figure, path_without_suffix: str | Path,
                 force: bool = False) -> list[Path]:
     """Write ``fig`` as ``<path>.<format>`` for each format (default PNG and SVG at 300 dpi, or
     as set by :func:`figure_output`), each atomically (an existing file only with ``force``),
-    close it and return the paths written."""
+    close it and return the paths written. The layout is computed once, for the first format,
+    and kept for the others; PNGs are compressed fast (zlib level 1: lossless, a little
+    larger)."""
     formats = _OUTPUT.get()[0] if formats is None else formats
     dpi = _OUTPUT.get()[1] if dpi is None else dpi
     paths = []
@@ -114,12 +116,30 @@ def save_figure(fig: Figure, path_without_suffix: str | Path,
         for fmt in formats:
             path = Path(f"{path_without_suffix}.{fmt}")
             with atomic_path(path, force=force) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi,
-                            metadata={"Date": None} if fmt == "svg" else None)
+                fig.savefig(tmp, format=fmt, dpi=dpi, **_SAVE_OPTIONS.get(fmt, {}))
+            _keep_layout(fig)
             paths.append(path)
     finally:
         plt.close(fig)
     return paths
+
+
+def _keep_layout(fig: Figure) -> None:
+    """Keep the figure's layout as last drawn: the constrained layout, and each legend where
+    it was put (a legend placed "best" is otherwise placed again at every drawing, testing
+    every data point: seconds for a CE plane of 10,000 draws)."""
+    fig.set_layout_engine("none")
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is not None:
+            box = legend.get_window_extent().transformed(ax.transAxes.inverted())
+            legend.set_bbox_to_anchor(box, transform=ax.transAxes)
+            legend.set_loc("center")
+
+
+#: savefig options by format: reproducible SVG (no date), fast PNG compression
+_SAVE_OPTIONS: dict[str, dict[str, Any]] = {"svg": {"metadata": {"Date": None}},
+                                            "png": {"pil_kwargs": {"compress_level": 1}}}
 
 
 # -- survival fitting --------------------------------------------------------------------------

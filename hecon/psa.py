@@ -135,7 +135,7 @@ def psa(model: Model, draws: int, seed: int | None = None, client=None,
     seeds = np.random.SeedSequence(seed).spawn(n_blocks)
     spans = chunk_spans(n_blocks, chunk_size // BLOCK)
     show = sys.stderr.isatty() if progress is None else progress
-    bar = _progress(draws, show)
+    bar = progress_bar(draws, show)
     finished = [0]
 
     def done(a: int, b: int) -> None:
@@ -206,10 +206,11 @@ def _as_completed_interruptible(futures):
             signal.signal(signal.SIGINT, previous)
 
 
-def _progress(total: int, show: bool):
+def progress_bar(total: int, show: bool, desc: str = "PSA", unit: str = "draw"):
+    """The progress bar on standard error of the PSA (and of the report's sections)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="draw", desc="PSA", disable=not show, leave=False)
+    return tqdm(total=total, unit=unit, desc=desc, disable=not show, leave=False)
 
 
 def _dataset(model: Model, arrays: dict[str, np.ndarray], seed: int) -> xr.Dataset:

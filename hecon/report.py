@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -40,6 +42,7 @@ from .evaluate import INFUSED, clinical_groups
 from .io.outputs import atomic_path, transaction
 from .labels import COST_LABELS, curve_labels
 from .model import Model
+from .psa import progress_bar
 from .report_analyses import thresholds, uncertainty
 from .report_cheers import cheers_items
 from .report_html import (
@@ -58,6 +61,7 @@ from .report_html import (
 )
 from .report_summary import executive_summary, validation
 from .results import Results, run
+from .timings import stage
 
 __all__ = ["SECTIONS", "ReportInfo", "cheers_items", "inline_svg", "write_report"]
 
@@ -71,6 +75,10 @@ TITLES = {"summary": "Executive summary", "overview": "Model overview",
           "validation": "Validation", "budget": "Budget impact", "methods": "Methods",
           "inputs": "Appendix A: inputs and sources",
           "cheers": "Appendix B: CHEERS 2022 checklist"}
+
+#: timing stages (HECON_TIMINGS=1) of the report's steps other than "report sections"
+_STAGES = {"base case": "base-case run", "thresholds": "threshold prices",
+           "writing": "HTML writing"}
 
 
 @dataclass(frozen=True)
@@ -400,9 +408,10 @@ def write_report(model: Model, path: str | Path, *, input_path: str | Path | Non
     ``input_path``: the workbook the model came from (named with its SHA-256); ``psa_draws``
     > 0 adds the probabilistic analysis (seed ``seed``, default the model's) and the tornado;
     ``budget``: a table from :func:`hecon.budget_impact.budget_impact` (year × current, new,
-    impact, pmpm); ``scenario``: the scenario name for the methods text; ``progress``: a
-    progress bar on standard error during the PSA. Written atomically;
-    an existing HTML file or non-empty figure directory is replaced only with ``force``.
+    impact, pmpm); ``scenario``: the scenario name for the methods text; ``progress``: progress
+    bars on standard error (the report's steps, and the PSA's draws: ONE PSA, which every
+    figure and table of the uncertainty section uses). Written atomically; an existing HTML
+    file or non-empty figure directory is replaced only with ``force``.
     """
     path = Path(path)
     figure_dir = path.parent / f"{path.stem}-figures"
@@ -413,22 +422,38 @@ def write_report(model: Model, path: str | Path, *, input_path: str | Path | Non
         tx.claim(path)
         tx.claim(figure_dir, folder=True)
         figs = _Figures(tx.stage_folder(figure_dir))
-        res = run(model)
+        bar = progress_bar(len(SECTIONS) + 3, progress, desc="report", unit="step")  # run, write
+
+        def step(name: str, work: Callable[[], Any]) -> Any:
+            """One step of the report, shown on the progress bar and timed (HECON_TIMINGS)."""
+            bar.set_postfix_str(name, refresh=False)
+            with stage(_STAGES.get(name, "report sections")):
+                out = work()
+            bar.update()
+            return out
+
+        res = step("base case", lambda: run(model))
         notes: list[str] = []
         cur = model.settings.currency
-        key = _key_figure(res, figs)
-        note, prices = thresholds(model, notes)
-        body = {"summary": executive_summary(res, prices, key),
-                "overview": _overview(model, figs), "inputs": _inputs(model),
-                "survival": _survival(model, figs), "traces": _traces(res, figs),
-                "results": _results(res, figs), "costs": _costs(res, figs),
-                "thresholds": note + prices,
-                "uncertainty": uncertainty(model, psa_draws, seed, figs, notes, progress),
-                "validation": validation(res),
-                "budget": _budget(budget, cur, figs), "cheers": _cheers(psa_draws > 0)}
-        body["methods"] = _methods(res, scenario, notes)
-        text = _document(model, body, _meta(model, input_path, scenario, psa_draws))
+        key = step("summary", lambda: _key_figure(res, figs))
+        note, prices = step("thresholds", lambda: thresholds(model, notes))
+        body = {"summary": executive_summary(res, prices, key), "thresholds": note + prices}
+        for name, work in (
+                ("overview", lambda: _overview(model, figs)), ("inputs", lambda: _inputs(model)),
+                ("survival", lambda: _survival(model, figs)),
+                ("traces", lambda: _traces(res, figs)), ("results", lambda: _results(res, figs)),
+                ("costs", lambda: _costs(res, figs)),
+                ("uncertainty", lambda: uncertainty(model, psa_draws, seed, figs, notes,
+                                                    progress)),
+                ("validation", lambda: validation(res)),
+                ("budget", lambda: _budget(budget, cur, figs)),
+                ("cheers", lambda: _cheers(psa_draws > 0)),
+                ("methods", lambda: _methods(res, scenario, notes))):
+            body[name] = step(name, work)
+        text = step("document", lambda: _document(
+            model, body, _meta(model, input_path, scenario, psa_draws)))
         with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+            step("writing", lambda: tmp.write_text(text, encoding="utf-8"))
+        bar.close()
     return ReportInfo(path, figs.paths(figure_dir), list(SECTIONS), len(text.encode("utf-8")))
 

@@ -9,6 +9,7 @@ import numpy as np
 from .dominance import icer_words
 from .model import Model
 from .report_html import _Figures, _money, _num, _p, _pct, _table, _value
+from .timings import stage
 
 __all__ = ["MAX_TORNADO", "THRESHOLD_WTP", "thresholds", "uncertainty"]
 
@@ -31,12 +32,12 @@ def thresholds(model: Model, notes: list[str]) -> tuple[str, str]:
                   "comparator without the product."), ""
     comparator = comparators[0]
     base = model.parameters[param].value
-    rows = []
+    rows, runs = [], {}  # the model's results at each price tried, shared by the searches
     for name in users:
         cells = []
         for w in THRESHOLD_WTP:
             try:
-                x = threshold_price(model, param, name, comparator, w)
+                x = threshold_price(model, param, name, comparator, w, runs=runs)
                 cells.append("no positive price (not cost-effective at 0)" if x <= 0
                              else _money(x, cur))
             except ValueError:
@@ -68,7 +69,8 @@ def uncertainty(model: Model, draws: int, seed: int | None, figs: _Figures,
     from .cea import decision_wtp
     from .psa import psa
 
-    result = psa(model, draws, seed, progress=progress)
+    with stage("draws"):
+        result = psa(model, draws, seed, progress=progress)
     names = list(model.strategy_names)
     cost = result.cost.transpose("draw", "strategy").to_numpy()
     qaly = result.effect("qaly").transpose("draw", "strategy").to_numpy()
@@ -140,7 +142,8 @@ def _psa_figures(model: Model, cost: np.ndarray, qaly: np.ndarray, names: list[s
                    f"versus {comparator} in each PSA draw, their means (large markers) and "
                    f"the threshold of {_money(wtp, cur)} per QALY (dashed).")
     grid = _wtp_grid(model)
-    curves, frontier = ceac(cost, qaly, grid, names), ceaf(cost, qaly, grid, names)
+    with stage("CEAC/CEAF/EVPI"):
+        curves, frontier = ceac(cost, qaly, grid, names), ceaf(cost, qaly, grid, names)
     out += figs.add("ceac", lambda p: plot_ceac(curves, frontier, p, names=names),
                     "Cost-effectiveness acceptability curves (probability that each strategy "
                     "has the highest net monetary benefit) and the acceptability frontier "
@@ -150,8 +153,9 @@ def _psa_figures(model: Model, cost: np.ndarray, qaly: np.ndarray, names: list[s
     def clean(v: np.ndarray) -> np.ndarray:
         return np.where(v > noise, v, 0.0)
 
-    values = clean(evpi(cost, qaly, grid))
-    at: np.ndarray | list[float] = clean(evpi(cost, qaly, list(st.wtp))) if st.wtp else []
+    with stage("CEAC/CEAF/EVPI"):
+        values = clean(evpi(cost, qaly, grid))
+        at: np.ndarray | list[float] = clean(evpi(cost, qaly, list(st.wtp))) if st.wtp else []
     return out + figs.add("evpi", lambda p: plot_evpi(grid, values, p,
                                                       ylabel=f"EVPI per patient ({cur})"),
                           "Expected value of perfect information per patient by willingness "
@@ -167,7 +171,8 @@ def _one_way(model: Model, wtp: float, figs: _Figures) -> str:
 
     cur = model.settings.currency
     try:
-        tornado = one_way(model, wtp)
+        with stage("one-way DSA"):
+            tornado = one_way(model, wtp)
     except ValueError as err:
         return _p(f"One-way analysis not run: {err}.")
     top = tornado.head(MAX_TORNADO).copy()

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .dominance import money
+from .timings import stage
 
 __all__ = ["STYLE", "_Figures", "_Raw", "_esc", "_finite", "_icer", "_money", "_num", "_p",
            "_pct", "_table", "_value", "inline_svg"]
@@ -115,8 +116,9 @@ class _Figures:
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
         if name in self.names:
             raise ValueError(f"duplicate figure name {name!r}")
-        draw(self.directory / name)
-        svg = (self.directory / f"{name}.svg").read_text(encoding="utf-8")
+        with stage("figures"):
+            draw(self.directory / name)
+            svg = (self.directory / f"{name}.svg").read_text(encoding="utf-8")
         self.names.append(name)
         number = len(self.names)
         fid = f"fig-{name}"

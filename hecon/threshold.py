@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .model import Model, Strategy
 
 __all__ = ["product_price_parameter", "threshold_price", "uses_product"]
@@ -29,13 +31,17 @@ def uses_product(model: Model, strategy: Strategy, parameter: str) -> bool:
 
 
 def threshold_price(model: Model, parameter: str, strategy: str, comparator: str, wtp: float,
-                    effect: str = "qaly", upper: float | None = None) -> float:
+                    effect: str = "qaly", upper: float | None = None,
+                    runs: dict[float, pd.DataFrame] | None = None) -> float:
     """Value of ``parameter`` (e.g. a product price) at which ``strategy``'s ICER versus
     ``comparator`` equals ``wtp``: the root of ΔNMB(x) = wtp·ΔE(x) − ΔC(x), found with Brent's
     method on the model itself (no assumption that costs are linear in the price).
 
     Returns 0.0 if ``strategy`` is not cost-effective even at a value of 0, and raises
-    ValueError if no root lies below ``upper`` (default 100 × the base value).
+    ValueError if no root lies below ``upper`` (default 100 × the base value). ``runs``: a
+    dict shared by the calls for one model and parameter (other strategies, comparators or
+    willingness to pay), keeping each value's results so that no value is run twice (the
+    bounds are the same for every call).
     """
     from scipy.optimize import brentq
 
@@ -48,8 +54,12 @@ def threshold_price(model: Model, parameter: str, strategy: str, comparator: str
         if value not in names:
             raise ValueError(f"{label} {value!r} is not a strategy; valid: {', '.join(names)}")
 
+    runs = {} if runs is None else runs
+
     def delta_nmb(x: float) -> float:
-        s = run(model.with_values(**{parameter: x})).summary()
+        if x not in runs:
+            runs[x] = run(model.with_values(**{parameter: x})).summary()
+        s = runs[x]
         return float(wtp * (s.at[strategy, effect] - s.at[comparator, effect])
                      - (s.at[strategy, "cost"] - s.at[comparator, "cost"]))
 

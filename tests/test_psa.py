@@ -144,6 +144,24 @@ def test_evppi_ordering_and_irrelevant_parameter():
     assert six == pytest.approx(group, rel=0.15)
 
 
+@pytest.mark.parametrize("inputs", [1, 3])
+def test_ridge_loo_fit_is_ridgecv_in_one_pass(inputs):
+    """The one-pass leave-one-out ridge of EVPPI gives scikit-learn RidgeCV's penalty and fit
+    (several targets, penalty common to them), and an exact interpolation when y is linear."""
+    from sklearn.linear_model import RidgeCV
+
+    from hecon.cea import RIDGE_PENALTIES, ridge_loo_fit
+
+    rng = np.random.default_rng(inputs)
+    x = rng.normal(size=(800, inputs))
+    y = np.column_stack([np.sin(2 * x).sum(1) * 100 + rng.normal(0, 30, 800),
+                         x.sum(1) ** 2 + rng.normal(0, 1, 800)])
+    reference = RidgeCV(alphas=RIDGE_PENALTIES).fit(x, y).predict(x)
+    assert ridge_loo_fit(x, y) == pytest.approx(reference, rel=1e-9, abs=1e-9)
+    line = 3.0 + x @ np.arange(1.0, inputs + 1)  # no noise: the smallest penalty, ~exact
+    assert ridge_loo_fit(x, line[:, None])[:, 0] == pytest.approx(line, abs=1e-4)
+
+
 def test_population_factor():
     assert population_factor(1000, 3, 0.03) == pytest.approx(1000 * (1 + 1 / 1.03 + 1 / 1.03**2))
     with pytest.raises(ValueError, match="population must be >= 0"):

@@ -90,3 +90,51 @@ def test_libreoffice_reads_the_summary_values(workbook, results, tmp_path):
         assert float(row[2]) == pytest.approx(summary.at[name, "ly"], rel=1e-12)
         assert float(row[3]) == pytest.approx(summary.at[name, "qaly"], rel=1e-12)
         assert float(row[4]) == pytest.approx(summary.at[name, "evlyg"], rel=1e-12)
+
+
+def test_write_table_numbers_as_put_writes_them(tmp_path):
+    """write_table's fast path for numbers (no per-cell look-ups) stores what put stores:
+    values, number formats, text kept as text, an existing cell updated in place; and the
+    column widths are those of the widest displayed value."""
+    from hecon.io.xlsx import display_width, put, write_table
+
+    rows = [[1.5, "=not a formula", None, 7, True], [-12345.678, "x", 2.0, 8.25, False],
+            [float("nan"), 3, 99999.5, "—", None]]
+    formats = {0: '"$"#,##0', 1: "0.000", 2: "0.0%"}
+    wb = openpyxl.Workbook()
+    fast, slow = wb.active, wb.create_sheet("slow")
+    put(fast, 4, 1, "old").font = openpyxl.styles.Font(italic=True)  # overwritten in place
+    write_table(fast, ["a", "b", "c", "d", "e"], rows, first_row=2, formats=formats)
+    for i, row in enumerate(rows, start=3):
+        for j, value in enumerate(row, start=1):
+            put(slow, i, j, value, formats.get(j - 1))
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    back = openpyxl.load_workbook(path)
+    for i in range(3, 6):
+        for j in range(1, 6):
+            got, want = back["Sheet"].cell(i, j), back["slow"].cell(i, j)
+            assert (got.value, got.number_format, got.data_type) == \
+                (want.value, want.number_format, want.data_type) or \
+                (got.value != got.value and want.value != want.value), (i, j)  # NaN
+    assert back["Sheet"].cell(4, 1).font.i  # the existing cell kept its font
+    assert fast.column_dimensions["A"].width == max(
+        8, display_width(-12345.678, formats[0]) + 2)
+
+
+@pytest.mark.parametrize("fmt", [None, "0.000", '"$"#,##0', "0.0%", "0.0000"])
+def test_column_width_is_the_widest_value(fmt):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from hecon.io.xlsx import column_width, display_width
+
+    values = st.lists(st.one_of(st.floats(-1e9, 1e9), st.integers(-10**9, 10**9), st.none(),
+                                st.text(max_size=5), st.just(float("nan")), st.booleans()))
+
+    @settings(max_examples=150, deadline=None)
+    @given(values)
+    def check(xs):
+        assert column_width(xs, fmt) == max((display_width(x, fmt) for x in xs), default=0)
+
+    check()

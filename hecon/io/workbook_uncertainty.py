@@ -37,6 +37,7 @@ from ..cea import (
 )
 from ..dominance import icer_cell
 from ..labels import COLOURS
+from ..timings import stage
 from .workbook_out import MONEY, SHARE, YEARS, note
 from .xlsx import charts_extent, font, page_setup, put, write_table
 from .xlsx_charts import axis_titles
@@ -208,7 +209,8 @@ def _ceac(ws: Worksheet, names: list[str], cost: np.ndarray, qaly: np.ndarray,
           "CEAC: share of draws in which each strategy has the highest net monetary benefit "
           "(Fenwick et al. 2001). CEAF: the strategy with the highest expected net benefit and "
           "its probability of being cost-effective (Barton et al. 2008).")
-    curves, frontier = ceac(cost, qaly, grid, names), ceaf(cost, qaly, grid, names)
+    with stage("CEAC/CEAF/EVPI"):
+        curves, frontier = ceac(cost, qaly, grid, names), ceaf(cost, qaly, grid, names)
     header = ("Willingness to pay ($/QALY)", *names, "CEAF: optimal strategy",
               "CEAF: probability")
     rows = [(float(w), *map(float, curves.loc[w]), frontier.at[w, "optimal"],
@@ -240,7 +242,8 @@ def _evpi(ws: Worksheet, psa: PSAResults, cost: np.ndarray, qaly: np.ndarray,
         note += (f" Population: x {factor:,.1f} discounted patients ({pop[0]:,.0f} a year for "
                  f"{pop[1]} years at {rate:.1%}).")
     _head(ws, "Expected value of perfect information (EVPI)", note)
-    values = np.maximum(evpi(cost, qaly, grid), 0.0)  # >= 0 by definition; no rounding noise
+    with stage("CEAC/CEAF/EVPI"):
+        values = np.maximum(evpi(cost, qaly, grid), 0.0)  # >= 0 by definition; no rounding
     header = ["Willingness to pay ($/QALY)", "EVPI per patient"]
     header += [] if factor is None else ["EVPI for the population"]
     rows = [[float(w), float(v), *([] if factor is None else [float(v * factor)])]
@@ -282,12 +285,13 @@ def _evppi(ws: Worksheet, psa: PSAResults, i0: int, cost: np.ndarray, qaly: np.n
     def value(members: list[str]) -> float:
         return evppi(cost, qaly, params.sel(parameter=members).to_numpy(), wtp)
 
-    singles = sorted(((p, value([p])) for p in _evppi_candidates(psa, inb)),
-                     key=lambda pv: -pv[1])
-    varying = int((params.std("draw") > 0).sum())
-    entries = [("All parameters (EVPI)", "all", varying, total)]
-    entries += [(g, "group", len(m), value(list(m))) for g, m in groups.items()]
-    entries += [(p, "parameter", 1, v) for p, v in singles]
+    with stage("EVPPI"):
+        singles = sorted(((p, value([p])) for p in _evppi_candidates(psa, inb)),
+                         key=lambda pv: -pv[1])
+        varying = int((params.std("draw") > 0).sum())
+        entries = [("All parameters (EVPI)", "all", varying, total)]
+        entries += [(g, "group", len(m), value(list(m))) for g, m in groups.items()]
+        entries += [(p, "parameter", 1, v) for p, v in singles]
     top = ws.max_row + 2
     put(ws, top, 1, f"Expected value of partial perfect information (EVPPI) at ${wtp:,.0f} per "
                     "QALY (Strong, Oakley & Brennan 2014)").font = font(bold=True)

@@ -9,7 +9,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
@@ -54,14 +56,22 @@ def write_table(ws: Worksheet, header: Sequence[str], rows: Sequence[Sequence[An
         cell.font = font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+    styles: dict[str | None, StyleArray | None] = {}  # of a number's cell, by format
     for i, row in enumerate(rows, start=first_row + 1):
         for j, value in enumerate(row, start=1):
-            put(ws, i, j, value, formats.get(j - 1))
+            fmt = formats.get(j - 1)
+            fresh, number = (i, j) not in ws._cells, type(value) in (int, float)
+            if fresh and number and fmt in styles:  # as put writes it, without its look-ups
+                ws._cells[i, j] = Cell(ws, row=i, column=j, value=value,
+                                       style_array=styles[fmt])  # (copied by Cell)
+                continue
+            cell = put(ws, i, j, value, fmt)
+            if fresh and number and fmt not in styles:
+                styles[fmt] = None if cell._style is None else StyleArray(cell._style)
     ws.freeze_panes = ws.cell(row=first_row + 1, column=1)
     wraps = False
     for j, name in enumerate(header, start=1):
-        longest = max((display_width(r[j - 1], formats.get(j - 1)) for r in rows
-                       if j - 1 < len(r)), default=0)
+        longest = column_width([r[j - 1] for r in rows if j - 1 < len(r)], formats.get(j - 1))
         letter = get_column_letter(j)
         if widths.get(j - 1):
             width = widths[j - 1]
@@ -112,6 +122,19 @@ def header_width(name: Any) -> int:
     text = str(name)
     words = max((len(w) for w in text.split()), default=0)
     return max(words, math.ceil(len(text) / 3)) + 2
+
+
+def column_width(values: Sequence[Any], number_format: str | None = None) -> int:
+    """The largest :func:`display_width` of ``values``. In a format with fixed decimals a
+    number's width grows with its magnitude (and its sign), so of the finite numbers only the
+    smallest and the largest are measured."""
+    general = (number_format or "General").split(";")[0] == "General"
+    numbers = [] if general else [v for v in values
+                                  if type(v) in (int, float) and math.isfinite(v)]
+    others = values if not numbers else [v for v in values
+                                         if type(v) not in (int, float) or not math.isfinite(v)]
+    extremes = [min(numbers), max(numbers)] if numbers else []
+    return max((display_width(v, number_format) for v in [*extremes, *others]), default=0)
 
 
 def display_width(value: Any, number_format: str | None = None) -> int:
