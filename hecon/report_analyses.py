@@ -5,6 +5,7 @@ in each note."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .dominance import icer_words
 from .model import Model
@@ -32,7 +33,8 @@ def thresholds(model: Model, notes: list[str]) -> tuple[str, str]:
                   "comparator without the product."), ""
     comparator = comparators[0]
     base = model.parameters[param].value
-    rows, runs = [], {}  # the model's results at each price tried, shared by the searches
+    rows: list[list[str]] = []
+    runs: dict[float, pd.DataFrame] = {}  # results at each price tried, shared by searches
     for name in users:
         cells = []
         for w in THRESHOLD_WTP:
