@@ -21,6 +21,7 @@ from .cea import decision_wtp
 from .dominance import STATUS_NOTE, icer_words, incremental_text, versus_text
 from .evaluate import COST_CATEGORIES, EFFECTS, INFUSED, clinical_groups
 from .examples import DEFAULT_WORKBOOK
+from .grid import grid_label
 from .io.outputs import OutputError, Transaction, check_input, transaction
 from .io.workbook_in import load_workbook, write_template
 from .io.workbook_out import build_results_workbook, placeholder_events, save_workbook
@@ -50,8 +51,8 @@ def format_results(res: Results) -> str:
     hidden = placeholder_events(res.model)
     events = [c for c in events if c not in hidden]
     lines = [f"{res.model.name}",
-             f"horizon {res.model.settings.horizon:g} y, cycle {res.model.settings.cycle_days:g} "
-             f"days, discount {res.model.settings.discount_costs:.1%} costs / "
+             f"horizon {res.model.settings.horizon:g} y, {grid_label(res.model.settings)}, "
+             f"discount {res.model.settings.discount_costs:.1%} costs / "
              f"{res.model.settings.discount_outcomes:.1%} outcomes, "
              f"{res.model.settings.half_cycle} correction",
              "", "Per patient (discounted)",

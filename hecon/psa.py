@@ -186,24 +186,43 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
 
 
 def _as_completed_interruptible(futures):
-    """Futures as they complete; Ctrl-C (SIGINT) is turned into KeyboardInterrupt only between
-    waits, never inside the pool's locks (an interrupt there can leave a lock half-released)."""
+    """Futures as they complete. Ctrl-C (SIGINT) and SIGTERM are acted on only between waits,
+    never inside the pool's locks (an exception raised there can leave a lock half-released):
+    the signal's previous handler then runs, as it would have (KeyboardInterrupt; the CLI's
+    exit 143 on SIGTERM)."""
     import signal
     import threading
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    pending, stop = set(futures), threading.Event()
+    pending, caught = set(futures), []
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) if main else None
+    previous = {sig: signal.signal(sig, lambda signum, _frame: caught.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            if stop.is_set():
-                raise KeyboardInterrupt
+            while caught:
+                _deliver(caught.pop(0), previous)
             yield from done
+        while caught:  # a signal while the last results were taken
+            _deliver(caught.pop(0), previous)
     finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _deliver(signum: int, previous: dict) -> None:
+    """Act on a deferred signal as its previous handler would have: call it (Python's SIGINT
+    handler raises KeyboardInterrupt), or for the default action restore it and re-raise the
+    signal; an ignored signal is dropped."""
+    import signal
+
+    handler = previous[signum]
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
 
 
 def progress_bar(total: int, show: bool, desc: str = "PSA", unit: str = "draw"):

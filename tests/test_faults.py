@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import matplotlib.figure
@@ -24,6 +26,7 @@ from hecon.examples import template_model
 from hecon.io import outputs
 from hecon.io.outputs import TEMP_MARK, Transaction, atomic_path, transaction
 from hecon.io.workbook_in import write_template
+from hecon.psa import _as_completed_interruptible
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -265,6 +268,30 @@ def test_signal_during_psa_leaves_nothing(work, sig, code, message):
     assert proc.returncode == code, err
     assert message in err and "Traceback" not in err
     assert snapshot(work) == before
+
+
+def test_sigterm_while_waiting_for_chunks_runs_its_handler_between_waits():
+    # the CLI's SIGTERM handler raises SystemExit; raised inside the pool's wait it could leave
+    # a lock half-released ("release unlocked lock"), so it is deferred to between waits
+    seen = []
+
+    def handler(signum, frame):
+        seen.append((signum, frame))
+        raise SystemExit(143)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            fut = pool.submit(time.sleep, 0.6)
+            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            with pytest.raises(SystemExit):
+                list(_as_completed_interruptible({fut: 0}))
+        # called once, between waits (by the deferral, with no frame), not by the interpreter
+        # at whatever point of the wait the signal arrived
+        assert seen == [(signal.SIGTERM, None)]
+        assert signal.getsignal(signal.SIGTERM) is handler  # restored
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 SLOW_WRITER = textwrap.dedent("""
