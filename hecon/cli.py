@@ -107,8 +107,9 @@ def _workbook_args(p: argparse.ArgumentParser, scenario: bool = True) -> None:
         p.add_argument("--scenario", help="name of a scenario on the Scenarios sheet")
 
 
-def _output_args(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("-o", "--output", help=f"{what} to write (default: a new file in reports/)")
+def _output_args(p: argparse.ArgumentParser, what: str,
+                 default: str = "a new file in reports/") -> None:
+    p.add_argument("-o", "--output", help=f"{what} to write (default: {default})")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
 
 
@@ -160,8 +161,7 @@ def _fit_parser(sub) -> None:
     p.add_argument("--write-into", help="input workbook to copy with the chosen curve added")
     p.add_argument("--curve", help="name of the curve to add (with --write-into)")
     p.add_argument("--family", help="family to add (default: the best AIC)")
-    p.add_argument("-o", "--output", help="fit workbook (default: beside the KM file)")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    _output_args(p, "fit workbook", "beside the KM file")
     p.set_defaults(command="fit")
 
 

@@ -104,8 +104,9 @@ def _workbook(args: argparse.Namespace) -> Path:
 def _model(workbook: Path, scenario: str | None = None) -> Model:
     """Read, validate (settings included: what run would refuse) and return the model."""
     try:
-        model = load_workbook(workbook, scenario=scenario)
-        model.settings.validate()
+        with stage("workbook read and validation"):
+            model = load_workbook(workbook, scenario=scenario)
+            model.settings.validate()
     except ValueError as err:
         raise ValueError(f"{workbook}: {err}") from None
     for warning in model.warnings:  # accepted, but an analyst should know
@@ -210,8 +211,7 @@ def cmd_psa(args: argparse.Namespace) -> int:
     from .psa import available_cores, psa
 
     workbook = _workbook(args)
-    with stage("workbook read and validation"):
-        model = _model(workbook, args.scenario)
+    model = _model(workbook, args.scenario)
     out = _output(args.output, _stamped(workbook, "psa", args.scenario, ".xlsx"), ".xlsx",
                   "results workbook")
     nc = _output(args.netcdf, out.with_suffix(".nc"), ".nc", "NetCDF file")
@@ -393,8 +393,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     workbook = _workbook(args)
-    with stage("workbook read and validation"):
-        model = _model(workbook, args.scenario)
+    model = _model(workbook, args.scenario)
     out = _output(args.output, _stamped(workbook, "report", args.scenario, ".html"), ".html",
                   "HTML report")
     with transaction([workbook], force=args.force) as tx:
