@@ -1,7 +1,20 @@
+import os
+import shutil
+
 import pytest
 
 from hecon import Curve, Line, Model, Palliative, Parameter, Regimen, Settings, Strategy
 from hecon.examples import cilta_cel_sequencing
+
+
+def soffice() -> str:
+    """LibreOffice's program: required in CI (.ci/run installs it), a skip elsewhere."""
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) is required in CI; .ci/run installs it")
+        pytest.skip("LibreOffice not installed here (.ci/run installs it)")
+    return exe
 
 
 def one_line_model(pfs_rate=0.6, pal_rate=1.2, death_share=0.0, horizon=20.0, cycle_days=7.0,

@@ -1,7 +1,6 @@
 """The workbook is the model: formulas are live, edits flow through, dead inputs are named,
 scenarios and ranges are relative, distributions say their scale."""
 
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+from conftest import soffice
 
 import hecon
 from hecon.io.tables import InputError, model_to_tables, tables_to_model
@@ -211,12 +211,10 @@ def test_psa_mean_is_close_to_the_deterministic_result(model):
 
 
 def test_written_formulas_compute_in_libreoffice(model, tmp_path):
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    exe = soffice()
     src = write_input_workbook(model, tmp_path / "in.xlsx")
     out = tmp_path / "calc"
-    subprocess.run([soffice, "--headless", "--calc", "--convert-to", "xlsx", "--outdir",
+    subprocess.run([exe, "--headless", "--calc", "--convert-to", "xlsx", "--outdir",
                     str(out), str(src)], check=True, capture_output=True, timeout=180,
                    env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     values = openpyxl.load_workbook(out / "in.xlsx", data_only=True)["Parameters"]

@@ -4,7 +4,6 @@ model shows a negative ICER (workbook, console, HTML report)."""
 
 import contextlib
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import soffice
 
 import hecon
 from hecon.budget_impact import budget_impact_by_category
@@ -39,17 +39,8 @@ def cli_run(tmp_path_factory):
     return stdout.getvalue(), out
 
 
-def _soffice() -> str:
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is required in CI; .ci/run installs it")
-        pytest.skip("LibreOffice not installed here (.ci/run installs it)")
-    return exe
-
-
 def _convert(path: Path, target: str, outdir: Path) -> Path:
-    subprocess.run([_soffice(), "--headless", f"-env:UserInstallation=file://{outdir}/profile",
+    subprocess.run([soffice(), "--headless", f"-env:UserInstallation=file://{outdir}/profile",
                     "--convert-to", target, "--outdir", str(outdir), str(path)],
                    check=True, capture_output=True, timeout=300)
     return outdir / f"{path.stem}.{target.split(':')[0]}"

@@ -2,13 +2,12 @@
 program reads them (LibreOffice, headless)."""
 
 import csv
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import soffice
 
 import hecon
 from hecon.examples import cilta_cel_sequencing
@@ -63,18 +62,9 @@ def test_traces_sum_to_one_per_strategy(workbook):
             break
 
 
-def _soffice() -> str:
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is required in CI; .ci/run installs it")
-        pytest.skip("LibreOffice not installed here (.ci/run installs it)")
-    return exe
-
-
 def test_libreoffice_reads_the_summary_values(workbook, results, tmp_path):
     """Convert the Summary sheet (sheet 2) headlessly to CSV and compare with hecon."""
-    exe = _soffice()
+    exe = soffice()
     options = "44,34,UTF8,1,,0,false,true,false,false,false,2"  # last token: sheet number
     subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
                     "--convert-to", f"csv:Text - txt - csv (StarCalc):{options}",
