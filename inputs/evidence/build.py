@@ -706,7 +706,8 @@ def _adverse_event(P: Params, tox_rows: list, key, event, grade, inc, inc_src, c
                    high=None, n=236, regimens=CAR_T_REGIMENS):
     """Parameters of one adverse event of the CAR T regimens (incidence, cost, disutility,
     duration; PSA by how each was sourced) and its Toxicity row. ``inc`` may be a dict
-    {suffix: (incidence, source, n, regimens)} of line-specific incidences sharing the rest."""
+    {suffix: (incidence, source, n, regimens)} of line-specific incidences sharing the rest;
+    ``cost`` may be a workbook formula (text starting with "=")."""
     base = f"ae_{key}"
     by_line = inc if isinstance(inc, dict) else {"": (inc, inc_src, n, regimens)}
     for suffix, (p_inc, src, n_obs, regs) in by_line.items():
@@ -717,7 +718,9 @@ def _adverse_event(P: Params, tox_rows: list, key, event, grade, inc, inc_src, c
         tox_rows.append((event, grade, f"{base}_incidence{suffix}", f"{base}_cost",
                          f"{base}_disutility", f"{base}_days", p_death, excess or 0.0,
                          f"incidence: {src} | cost: {cost_src} | disutility: {du_src}", regs))
-    if cost > 0:
+    if isinstance(cost, str):  # a workbook formula over other parameters
+        P.derived(f"{base}_cost", cost, "USD/episode", cost_src)
+    elif cost > 0:
         rel = 0.5 if cost_src.startswith("assumption") else 0.3
         P.gamma(f"{base}_cost", cost, rel, f"{cost_src}; PSA gamma se {rel:.0%}",
                 unit="USD/episode")
@@ -750,19 +753,17 @@ def _crs_icans(P: Params, ae) -> None:
     ae("icans12", "ICANS", "1-2", v("tox_icans_any") - v("tox_icans_g3"),
        f"derived: any 14% - grade >=3 4% ({cite('tox_icans_any')})", usd("cost_neurotox_g1"),
        cite("cost_neurotox_g1"), v("du_neuro_g12"), cite("du_neuro_g12"), year, howell)
-    ae("icans3", "ICANS", ">=3", v("tox_icans_g3"), cite("tox_icans_g3"), 0.0,
-       "see the formula of ae_icans3_cost", v("du_neuro_g3"), cite("du_neuro_g3"), year, howell)
     # the episode cost is that of concurrent grade >=3 CRS and neurotoxicity: charged once for
     # a patient with both, i.e. only to grade >=3 ICANS without grade >=3 CRS
     P.add("ae_icans3_with_crs3", 0.5, "share", assumption(
         "share of grade >=3 ICANS episodes that occur with grade >=3 CRS, whose episode cost "
         "already covers them (joint incidence not found); PSA uniform 0-1"), "uniform",
         (0.0, 1.0), 0.0, 1.0)
-    del P.items["ae_icans3_cost"]
-    P.derived("ae_icans3_cost", "=ae_crs3_cost*(1-ae_icans3_with_crs3)", "USD/episode",
-              f"formula: the concurrent grade >=3 CRS + neurotoxicity episode cost "
-              f"({cite('cost_crs_neuro_g3')}) for the grade >=3 ICANS episodes without grade "
-              ">=3 CRS (no double counting)")
+    ae("icans3", "ICANS", ">=3", v("tox_icans_g3"), cite("tox_icans_g3"),
+       "=ae_crs3_cost*(1-ae_icans3_with_crs3)", f"formula: the concurrent grade >=3 CRS + "
+       f"neurotoxicity episode cost ({cite('cost_crs_neuro_g3')}) for the grade >=3 ICANS "
+       "episodes without grade >=3 CRS (no double counting)", v("du_neuro_g3"),
+       cite("du_neuro_g3"), year, howell)
 
 
 def _toxicity(b: _Build, cost_assume: str):
