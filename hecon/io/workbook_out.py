@@ -101,8 +101,13 @@ def note(ws, row: int, text: str, columns: int, bold: bool = False) -> int:
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=columns)
     width = sum(ws.column_dimensions[get_column_letter(j)].width or 8.43
                 for j in range(1, columns + 1))
-    ws.row_dimensions[row].height = 15 * math.ceil(1.15 * len(text) / max(width, 10))
+    fit_height(ws, row, text, width)
     return row + 1
+
+
+def fit_height(ws, row: int, text: str, width: float) -> None:
+    """Make ``row`` tall enough to print ``text`` wrapped in ``width`` characters."""
+    ws.row_dimensions[row].height = 15 * math.ceil(1.15 * len(text) / max(width, 10))
 
 
 _UNIT_FORMATS = {"share": SHARE, "months": "0.0", "USD": MONEY}
@@ -150,10 +155,14 @@ def _cover(ws, res: Results, input_path, scenario) -> None:
         ("Random seed", st.seed),
     ]
     write_table(ws, ("Item", "Value"), rows, widths={0: 28, 1: 70})
-    for i, (item, _) in enumerate(rows, start=2):
+    for i, (item, value) in enumerate(rows, start=2):
         if item.startswith("Discount rate"):
             ws.cell(row=i, column=2).number_format = SHARE
-        ws.cell(row=i, column=2).alignment = Alignment(horizontal="left")
+        ws.cell(row=i, column=1).alignment = Alignment(vertical="top")
+        ws.cell(row=i, column=2).alignment = Alignment(horizontal="left", vertical="top",
+                                                       wrap_text=True)
+        if isinstance(value, str) and len(value) > 70:  # long text (a cost basis) printed whole
+            fit_height(ws, i, value, 70)
     ws["A1"].font = font(bold=True, size=12)
     page_setup(ws, None)
 
