@@ -1,7 +1,7 @@
 """PSA speed of the default model against a plain numpy kernel of the same size.
 
     python benchmarks/psa.py [--draws 1000 10000] [--repeats 3] [--out benchmarks/psa_results.md]
-                             [--grid FINE_YEARS COARSE_DAYS]
+                             [--grid FINE_YEARS COARSE_DAYS TAIL_YEARS TAIL_DAYS]
 
 Each measurement runs in a fresh subprocess so that its peak memory (max RSS) is its own. hecon
 runs once on one thread (compared with the kernel, which is single-threaded too) and once on
@@ -10,7 +10,8 @@ per draw, strategy and line: evaluate a Weibull survival curve on the cycle grid
 the line's entries with its exits, pass the progression flow to the next line, discount and
 sum — the structure the model shares, without its costs, utilities, toxicity, background
 mortality, CAR T pathway or evLYG. The kernel always runs on the model's reporting (user) cycle;
-``--grid`` sets hecon's time grid (Settings fine_years and coarse_days; ``0 0``: uniform).
+``--grid`` sets hecon's time grid (Settings fine_years, coarse_days, tail_years and tail_days;
+``0 0 0 0``: uniform).
 Not a test: it prints a markdown table and writes it to
 ``--out`` (``tools/readme_results.py`` copies it into the README).
 """
@@ -38,7 +39,8 @@ kind, draws, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 from hecon.examples import cilta_cel_sequencing
 model = cilta_cel_sequencing()
 if len(sys.argv) > 5:
-    model = model.with_settings(fine_years=float(sys.argv[5]), coarse_days=float(sys.argv[6]))
+    names = ("fine_years", "coarse_days", "tail_years", "tail_days")
+    model = model.with_settings(**dict(zip(names, map(float, sys.argv[5:]))))
 st = model.settings
 if kind == "hecon":
     from hecon.psa import psa
@@ -112,9 +114,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("psa_results.md"),
                         help="markdown table to write (default: benchmarks/psa_results.md)")
-    parser.add_argument("--grid", type=float, nargs=2, default=(),
-                        metavar=("FINE_YEARS", "COARSE_DAYS"),
-                        help="hecon's time grid (default: the workbook's; 0 0 = uniform)")
+    parser.add_argument("--grid", type=float, nargs=4, default=(),
+                        metavar=("FINE_YEARS", "COARSE_DAYS", "TAIL_YEARS", "TAIL_DAYS"),
+                        help="hecon's time grid (default: the workbook's; 0 0 0 0 = uniform)")
     args = parser.parse_args()
     from hecon.examples import cilta_cel_sequencing
     from hecon.grid import grid_label
@@ -122,7 +124,8 @@ def main() -> None:
 
     model = cilta_cel_sequencing()
     grid = tuple(args.grid)
-    st = (model.with_settings(fine_years=grid[0], coarse_days=grid[1]) if grid
+    names = ("fine_years", "coarse_days", "tail_years", "tail_days")
+    st = (model.with_settings(**dict(zip(names, grid, strict=True))) if grid
           else model).settings
     cores = available_cores()
     det = measure("deterministic", 1, 1, grid=grid)

@@ -1,35 +1,38 @@
-"""The time grid of a run: uniform (the user's cycle throughout), or non-uniform — the user's
-cycle for the first ``fine_years`` (where the CAR T pathway and the fast early hazards are),
-then cycles of ``coarse_days`` (Settings).
+"""The time grid of a run: uniform (the user's cycle throughout), or non-uniform in up to three
+tiers — the user's cycle for the first ``fine_years`` (where the CAR T pathway and the fast early
+hazards are), then cycles of ``coarse_days``, and from ``tail_years`` cycles of ``tail_days``
+(Settings; each a whole multiple of the one before).
 
 Design. The sequencing engine (:mod:`hecon.engine.sequencing`) convolves flows with kernels on a
 uniform grid (by FFT), so a grid whose step changes cannot be run in one pass. A non-uniform
-grid is two uniform runs spliced at H (a whole number of coarse cycles, fine_years rounded up):
+grid is one uniform run per tier, spliced at the boundaries H_1 < H_2 (each rounded up to whole
+cycles of the tier after it):
 
-- the *fine* part: the user's cycle from 0 to H. The engine is causal, so on [0, H] this is the
-  all-fine model exactly (its last point at H counts half a cycle, as at a horizon);
-- the *coarse* part: the coarse cycle from 0 to the horizon (rounded up to whole coarse cycles,
-  as the uniform grid rounds it up to whole cycles), counting only what happens after H: its
-  occupancy weights are the chosen within-cycle method's on [H, horizon] (discounted from 0),
-  its flows count from the first cycle after H.
+- the *fine* part: the user's cycle from 0 to H_1. The engine is causal, so on [0, H_1] this
+  is the all-fine model exactly (its last point at H_1 counts half a cycle, as at a horizon);
+- each later part: its own cycle from 0 to its end (H_2, or the horizon rounded up to whole
+  cycles, as the uniform grid rounds it up), counting only what happens after the boundary
+  before it: its occupancy weights are the chosen within-cycle method's on that stretch
+  (discounted from 0), its flows count from the first cycle after the boundary.
 
 Every total (costs, effects, evLYG, clinical counts, price paths) is linear in these weights, so
 the spliced total is the sum of the parts' totals: each cycle is counted by exactly one part,
-and a one-off flow at H by the fine part (cycle k holds what happens in (t_{k−1}, t_k]). The
-coarse run's first H years cost H/Δ_coarse extra points (40 of ~670 for weekly/28-day cycles
-with H = 3 years over 39 years), which is why this splice is preferred over a coarse
-continuation of the fine history (that would save those few points but need a second engine).
-The coarse part does continue each first line from the fine part's value at H
-(:func:`continue_first_line`): the first months of a CAR T line are otherwise what a coarse
-grid gets most wrong, and that error would persist after H. Taking later lines' kernels from
-the user's cycle too (aggregated onto coarse cycles) was tried and lost more (the infusion's
-timing within a coarse cycle) than it gained. With weekly cycles for 3 years, then 28-day
-cycles, the default model is within 0.006% of the all-weekly model on every strategy's costs,
-QALYs and LYs (all-28-day: 0.04%), at a third of the grid points.
-The reporting grid stays the user's cycle, up to the end of the coarse part (so that the
-per-cycle amounts add up to the totals): after H, occupancies are interpolated linearly between
-coarse points, and per-cycle amounts (costs, line starts) of a coarse cycle are spread evenly
-over the user's cycles in it (the coarse cycle is a whole number of them).
+and a one-off flow at a boundary by the part before it (cycle k holds what happens in
+(t_{k−1}, t_k]). A later part's first H years cost H/Δ extra points, which is why this splice
+is preferred over continuing the fine history on a coarser grid (that would save those few
+points but need a second engine). Each part does continue each first line from the part before
+at its boundary (:func:`continue_first_line`): the first months of a CAR T line are otherwise
+what a coarse grid gets most wrong, and that error would persist. Taking later lines' kernels
+from the user's cycle too (aggregated onto coarse cycles) was tried and lost more (the
+infusion's timing within a coarse cycle) than it gained. Measured on the default model against
+the all-weekly model (largest error over strategies and costs, LYs, QALYs, evLYG; 300 PSA
+draws): weekly for 3 years then 28-day cycles, 671 points, 0.006% (draws 0.06%); weekly for 1
+year, 28-day cycles to 10 years, then 112-day cycles (the default workbook), 319 points,
+0.024% (draws 0.09%); weekly for 1 year then 56-day cycles, 313 points, 0.034% (draws 0.23%).
+The reporting grid stays the user's cycle, up to the end of the last part (so that the
+per-cycle amounts add up to the totals): after H_1, occupancies are interpolated linearly
+between a part's points, and per-cycle amounts (costs, line starts) of a part's cycle are
+spread evenly over the user's cycles in it (each cycle is a whole number of them).
 """
 
 from __future__ import annotations
@@ -65,45 +68,63 @@ class Part:
 
 
 def grid_parts(st: Settings) -> tuple[Part, ...]:
-    """The runs of a model's grid: one part for a uniform grid (coarse_days 0 or the cycle, or
-    fewer than two coarse cycles after fine_years); else the fine part (none when fine_years
-    is 0) and the coarse part."""
-    uniform = (Part(st.n_cycles, st.cycle_years),)
-    if not st.coarse_days:
-        return uniform
-    step = round(st.coarse_days / st.cycle_days)
-    coarse_years = step * st.cycle_years
-    n_coarse = int(np.ceil(st.horizon / coarse_years - 1e-9))
-    n_head = int(np.ceil(st.fine_years / coarse_years - 1e-9))  # H in coarse cycles
-    if step == 1 or n_coarse - n_head < 2:
-        return uniform
-    coarse = Part(n_coarse, coarse_years, n_head, step)
-    return (Part(n_head * step, st.cycle_years), coarse) if n_head else (coarse,)
+    """The runs of a model's grid, one per tier: the user's cycle up to ``fine_years``, cycles
+    of ``coarse_days`` up to ``tail_years`` and, when ``tail_days`` is set, cycles of
+    ``tail_days`` to the horizon. Each boundary is rounded up to whole cycles of the tier after
+    it; a tier of no cycles is left out (``fine_years`` 0), and a tier that would be followed
+    by fewer than two cycles to the horizon runs to the horizon itself. One part (the user's
+    cycle, or the coarse cycle from the start) is a uniform grid."""
+    tiers: list[tuple[int, float]] = [(1, np.inf)]  # (user cycles per cycle, years it ends)
+    for days, begin in ((st.coarse_days, st.fine_years), (st.tail_days, st.tail_years)):
+        if not days:
+            break
+        step = round(days / st.cycle_days)
+        if step != tiers[-1][0]:
+            tiers[-1] = (tiers[-1][0], begin)
+            tiers.append((step, np.inf))
+    parts: list[Part] = []
+    start = 0  # the tier's first user cycle
+    for i, (step, until) in enumerate(tiers):
+        end = _whole(st.horizon, step * st.cycle_years) * step
+        if i + 1 < len(tiers):
+            nxt = tiers[i + 1][0]
+            boundary = _whole(until, nxt * st.cycle_years) * nxt
+            if _whole(st.horizon, nxt * st.cycle_years) * nxt - boundary >= 2 * nxt:
+                end = boundary
+        if end > start:
+            parts.append(Part(end // step, step * st.cycle_years, start // step, step))
+        start = end
+        if end >= _whole(st.horizon, step * st.cycle_years) * step:
+            break
+    return tuple(parts)
+
+
+def _whole(years: float, cycle_years: float) -> int:
+    """``years`` in whole cycles of ``cycle_years``, rounded up."""
+    return int(np.ceil(years / cycle_years - 1e-9))
 
 
 def continue_first_line(k: LineKernels, part: Part, anchors: dict, name: str) -> None:
-    """A first line's kernels continued from the fine part (in place). The fine part records
-    its progression-free and on-treatment kernels at H in ``anchors``; the coarse part scales
-    its kernels after H so that they start from those values: the coarse grid then only gives
-    the survival conditional on being in the line at H, and not its own (slightly different)
-    account of the first months — the CAR T wait split over coarse cycles and the background
-    floor on the excess hazard taken per coarse cycle (:func:`hecon.survival.background.
-    excess_cumhazard`). The first line needs no convolution, so this is exact bookkeeping."""
-    if not part.skip:
-        anchors[name] = (k.pf[:, -1].copy(), None if k.on is None else k.on[:, -1].copy())
-        return
-    if name not in anchors:
-        return
+    """A first line's kernels continued from the part before (in place). Each part scales its
+    kernels after its first ``skip`` cycles so that they start from the values the part before
+    recorded at that time in ``anchors``, then records its own at its end for the part after:
+    a coarser grid then only gives the survival conditional on being in the line at the
+    boundary, and not its own (slightly different) account of the first months — the CAR T
+    wait split over coarse cycles and the background floor on the excess hazard taken per
+    coarse cycle (:func:`hecon.survival.background.excess_cumhazard`). The first line needs no
+    convolution, so this is exact bookkeeping."""
     s = part.skip
-    pf_h, on_h = anchors[name]
-    scale = _ratio(pf_h, k.pf[:, s])
-    k.pf[:, s:] *= scale
-    k.exits[:, s + 1:] *= scale  # exits in cycle j: pf(t_{j−1}) − pf(t_j)
-    if k.recovered is not None:  # a share of pf
-        k.recovered[:, s:] *= scale
-    if k.on is not None and on_h is not None and k.on.any():
-        k.on[:, s:] *= _ratio(on_h, k.on[:, s])
-        np.minimum(k.on, k.pf, out=k.on)
+    if s and name in anchors:
+        pf_h, on_h = anchors[name]
+        scale = _ratio(pf_h, k.pf[:, s])
+        k.pf[:, s:] *= scale
+        k.exits[:, s + 1:] *= scale  # exits in cycle j: pf(t_{j−1}) − pf(t_j)
+        if k.recovered is not None:  # a share of pf
+            k.recovered[:, s:] *= scale
+        if k.on is not None and on_h is not None and k.on.any():
+            k.on[:, s:] *= _ratio(on_h, k.on[:, s])
+            np.minimum(k.on, k.pf, out=k.on)
+    anchors[name] = (k.pf[:, -1].copy(), None if k.on is None else k.on[:, -1].copy())
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -112,15 +133,17 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def grid_label(st: Settings) -> str:
-    """The time grid in words, e.g. "7-day cycles for 3.07 years, then 28-day cycles"."""
+    """The time grid in words, e.g. "7-day cycles for 1.07 years, then 28-day cycles to 5.37
+    years, then 91-day cycles"."""
     parts = grid_parts(st)
-    if parts[-1].step == 1:
-        return f"{st.cycle_days:g}-day cycles"
-    coarse = f"{parts[-1].step * st.cycle_days:g}-day cycles"
     if len(parts) == 1:
-        return f"{coarse} (results reported per {st.cycle_days:g}-day cycle)"
-    return (f"{st.cycle_days:g}-day cycles for {parts[0].n_cycles * st.cycle_years:.3g} years, "
-            f"then {coarse}")
+        days = f"{parts[0].step * st.cycle_days:g}-day cycles"
+        return days if parts[0].step == 1 else (
+            f"{days} (results reported per {st.cycle_days:g}-day cycle)")
+    words = [f"{p.step * st.cycle_days:g}-day cycles "
+             f"{'for' if i == 0 else 'to'} {p.n_cycles * p.cycle_years:.3g} years"
+             for i, p in enumerate(parts[:-1])]
+    return ", then ".join([*words, f"{parts[-1].step * st.cycle_days:g}-day cycles"])
 
 
 def grid_points(st: Settings) -> int:
@@ -181,26 +204,30 @@ def part_weights(st: Settings, part: Part, s_bg: np.ndarray, n_draws: int) -> We
 def splice(parts: tuple[Part, ...], evs: list[Evaluation]) -> Evaluation:
     """One evaluation from those of the parts of a non-uniform grid: totals summed, the largest
     clipping, and the kept arrays on the reporting grid (the user's cycles up to the end of the
-    coarse part)."""
-    fine, coarse = (None, evs[0]) if len(evs) == 1 else evs
-    out = coarse if fine is None else replace(
-        coarse, **{k: getattr(fine, k).copy(data=getattr(fine, k).data + getattr(coarse, k).data)
-                   for k in ("costs", "effects", "clinical")},
-        clipping=coarse.clipping.copy(data=np.maximum(fine.clipping.data, coarse.clipping.data)))
-    if coarse.trace is None:
+    last part)."""
+    first, *later = evs
+    out = first if not later else replace(
+        evs[-1], **{k: getattr(first, k).copy(data=sum(getattr(ev, k).data for ev in evs))
+                    for k in ("costs", "effects", "clinical")},
+        clipping=first.clipping.copy(data=np.maximum.reduce([ev.clipping.data for ev in evs])))
+    if first.trace is None:
         return out
     kept = {}
     for key, cells in (("trace", False), ("cost_series", True), ("entries", True)):
-        tail = getattr(coarse, key)
-        head = tail.isel(cycle=slice(0, 1)) if fine is None else getattr(fine, key)
-        kept[key] = _report(head, tail, parts[-1], cells)
+        joined = getattr(first, key)
+        if parts[0].step > 1:  # no fine part: the coarse part from its first point
+            joined = _report(joined.isel(cycle=slice(0, 1)), joined, parts[0], cells)
+        for part, ev in zip(parts[1:], later, strict=True):
+            joined = _report(joined, getattr(ev, key), part, cells)
+        kept[key] = joined
     return replace(out, **kept)
 
 
 def _report(head: xr.DataArray, coarse: xr.DataArray, part: Part, cells: bool) -> xr.DataArray:
-    """``head`` (user cycles 0..H) followed by the coarse ``part``'s values at the user's later
-    cycles up to its end: per-cycle amounts (``cells``) split evenly over the ``step`` user
-    cycles of their coarse cycle, occupancies interpolated linearly between coarse points."""
+    """``head`` (user cycles 0..H, H the ``part``'s first ``skip`` cycles) followed by the
+    coarser ``part``'s values at the user's later cycles up to its end: per-cycle amounts
+    (``cells``) split evenly over the ``step`` user cycles of their coarse cycle, occupancies
+    interpolated linearly between coarse points."""
     step, n_head = part.step, part.skip * part.step
     k = np.arange(n_head + 1, part.n_cycles * step + 1)
     axis = coarse.get_axis_num("cycle")

@@ -198,9 +198,12 @@ class Settings:
     horizon_years: float | None = None  # None: to age 100
     cycle_days: float = 7.0
     #: non-uniform grid (:mod:`hecon.grid`): cycles of ``coarse_days`` after the first
-    #: ``fine_years`` (0: the same cycle throughout)
+    #: ``fine_years`` (0: the same cycle throughout), and of ``tail_days`` after ``tail_years``
+    #: (0: no tail; not used without coarse cycles)
     fine_years: float = 0.0
     coarse_days: float = 0.0
+    tail_years: float = 0.0
+    tail_days: float = 0.0
     discount_costs: float = 0.03
     discount_outcomes: float = 0.03
     half_cycle: str = "trapezoid"
@@ -271,21 +274,38 @@ class Settings:
                              f"got {self.seed}")
 
     def _validate_grid(self) -> None:
-        """The non-uniform grid: ``coarse_days`` 0 or a whole multiple of ``cycle_days``
-        within the horizon, ``fine_years`` >= 0."""
-        if not 0 <= self.fine_years < float("inf"):
-            raise ValueError(f"fine_years must be >= 0, got {self.fine_years:g}")
-        if not 0 <= self.coarse_days < float("inf"):
-            raise ValueError(f"coarse_days must be >= 0 (0 = the same cycle throughout), got "
-                             f"{self.coarse_days:g}")
-        ratio = self.coarse_days / self.cycle_days
-        if self.coarse_days and (ratio < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio):
-            raise ValueError(f"coarse_days must be a whole multiple of cycle_days "
-                             f"({self.cycle_days:g}), e.g. {4 * self.cycle_days:g}; got "
-                             f"{self.coarse_days:g}")
-        if self.coarse_days / 365.25 > self.horizon:
-            raise ValueError(f"coarse cycle ({self.coarse_days:g} days) is longer than the "
-                             f"horizon ({self.horizon:g} years)")
+        """The non-uniform grid (:func:`grid_problems`)."""
+        for name, value, expected in grid_problems(self):
+            raise ValueError(f"{name} {expected}; got {value:g}")
+
+
+def grid_problems(st: Settings) -> list[tuple[str, float, str]]:
+    """What is wrong with the non-uniform grid of ``st``, as (setting, value, what would be
+    valid): each coarser cycle a whole multiple of the one before and within the horizon, the
+    years >= 0, the tail after ``fine_years``. Without coarse cycles the grid is uniform and
+    the tail rows are not used."""
+    out = [(name, getattr(st, name), "must be >= 0 (0 = not used)")
+           for name in ("fine_years", "coarse_days", "tail_years", "tail_days")
+           if not 0 <= getattr(st, name) < float("inf")]
+    if out:
+        return out
+    before = ("cycle_days", st.cycle_days)
+    for name, days in (("coarse_days", st.coarse_days), ("tail_days", st.tail_days)):
+        if not days or not st.coarse_days:
+            continue
+        ratio = days / before[1]
+        if ratio < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio:
+            out.append((name, days, f"must be a whole multiple of {before[0]} ({before[1]:g}), "
+                                    f"e.g. {4 * before[1]:g}; or blank/0 for no change of "
+                                    f"cycle"))
+        elif days / 365.25 > st.horizon:
+            out.append((name, days, f"must not be longer than the horizon ({st.horizon:g} "
+                                    f"years)"))
+        before = (name, days)
+    if st.coarse_days and st.tail_days and st.tail_years <= st.fine_years:
+        out.append(("tail_years", st.tail_years, f"must be later than fine_years "
+                                                 f"({st.fine_years:g})"))
+    return out
 
 
 @dataclass(frozen=True)

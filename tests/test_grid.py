@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import hecon
 from hecon import ParameterSet, evaluate
 from hecon.evaluate import EFFECTS
-from hecon.grid import Part, grid_label, grid_parts, part_weights
+from hecon.grid import Part, grid_label, grid_parts, grid_points, part_weights
 from hecon.io.tables import InputError
 from hecon.io.workbook_in import load_workbook, write_input_workbook
 from hecon.model import PriceStep
@@ -34,35 +34,55 @@ def totals(model):
     return ev.costs.to_numpy(), ev.effects.to_numpy(), ev.clinical.to_numpy()
 
 
-def spliced_trapezoid(f, rate, fine, coarse, n_head, n_coarse):
-    """Σ of the trapezoid rule (discount at each cycle's midpoint) with ``fine`` cycles up to
-    H = n_head coarse cycles and ``coarse`` cycles from H on."""
-    def rule(t0, dt, n):
+def spliced_trapezoid(f, rate, segments):
+    """Σ of the trapezoid rule (discount at each cycle's midpoint) over ``segments`` of
+    (start, cycle, cycles): each segment's own cycle from its start."""
+    total = 0.0
+    for t0, dt, n in segments:
         a = t0 + dt * np.arange(n)
-        return np.sum(0.5 * dt * (f(a) + f(a + dt)) * (1 + rate) ** -(a + 0.5 * dt))
-    h = n_head * coarse
-    return rule(0.0, fine, round(h / fine)) + rule(h, coarse, n_coarse - n_head)
+        total += np.sum(0.5 * dt * (f(a) + f(a + dt)) * (1 + rate) ** -(a + 0.5 * dt))
+    return total
 
 
+def whole(years, cycle):
+    return int(np.ceil(years / cycle - 1e-9))
+
+
+#: weekly to 2 years, 28-day cycles after; and the same with 112-day cycles after 7 years
+TWO_TIERS = {"fine_years": 2.0, "coarse_days": 28.0}
+THREE_TIERS = {**TWO_TIERS, "tail_years": 7.0, "tail_days": 112.0}
+
+
+def closed_form_segments(grid, horizon):
+    """The segments of ``grid`` by hand: each boundary rounded up to whole cycles after it."""
+    coarse, tail = 4 * WEEK, 16 * WEEK
+    h1 = whole(2.0, coarse) * coarse
+    if "tail_days" not in grid:
+        return [(0.0, WEEK, round(h1 / WEEK)),
+                (h1, coarse, whole(horizon, coarse) - round(h1 / coarse))]
+    h2 = whole(7.0, tail) * tail
+    return [(0.0, WEEK, round(h1 / WEEK)), (h1, coarse, round((h2 - h1) / coarse)),
+            (h2, tail, whole(horizon, tail) - round(h2 / tail))]
+
+
+@pytest.mark.parametrize("grid", [TWO_TIERS, THREE_TIERS], ids=["two tiers", "three tiers"])
 @pytest.mark.parametrize("rate", [0.0, 0.03])
-def test_one_line_exponential_is_the_spliced_trapezoid_rule_of_the_closed_form(rate):
+def test_one_line_exponential_is_the_spliced_trapezoid_rule_of_the_closed_form(rate, grid):
     lam, horizon = 0.6, 20.0
-    grid = {"fine_years": 2.0, "coarse_days": 28.0}
     model = lifeless_background(one_line_model(pfs_rate=lam, death_share=1.0, horizon=horizon,
                                                discount_outcomes=rate, **grid))
     _, effects, clinical = totals(model)
-    coarse = 4 * WEEK
-    n_head, n_coarse = int(np.ceil(2.0 / coarse)), int(np.ceil(horizon / coarse - 1e-9))
-    expected = spliced_trapezoid(lambda t: np.exp(-lam * t), rate, WEEK, coarse, n_head,
-                                 n_coarse)
+    segments = closed_form_segments(grid, horizon)
+    expected = spliced_trapezoid(lambda t: np.exp(-lam * t), rate, segments)
     ly = effects[0, 0, EFFECTS.index("ly")]
     assert ly == pytest.approx(expected, rel=1e-12)
-    # and closer to the integral than the uniform coarse grid
+    # and closer to the integral than the uniform grid of its coarsest cycle
     delta = np.log1p(rate)
-    end = n_coarse * coarse
+    t0, dt, n = segments[-1]
+    end = t0 + n * dt
     exact = (1 - np.exp(-(lam + delta) * end)) / (lam + delta)
     _, uniform, _ = totals(lifeless_background(one_line_model(
-        pfs_rate=lam, death_share=1.0, horizon=horizon, cycle_days=28.0,
+        pfs_rate=lam, death_share=1.0, horizon=horizon, cycle_days=dt * 365.25,
         discount_outcomes=rate)))
     assert abs(ly - exact) < abs(uniform[0, 0, 0] - exact)
     assert abs(ly / exact - 1) < 3e-4
@@ -86,10 +106,31 @@ def test_weights_of_the_parts_add_up_to_the_uniform_weights():
     assert w[1].count[:15].sum() == 0
 
 
+def test_three_tiers_count_every_cycle_once():
+    """Weekly to 1 year, 28-day cycles to 2 years, 112-day cycles to 5.5 years: the boundaries
+    are rounded up to whole cycles of the tier after them, and the parts' weights add up to the
+    uniform weights (a constant occupancy), each flow cycle counted once."""
+    cfg = hecon.Settings(horizon_years=5.5, cycle_days=7, fine_years=1.0, coarse_days=28,
+                        tail_years=2.0, tail_days=112, discount_costs=0.05)
+    fine, mid, tail = grid_parts(cfg)
+    assert (fine.n_cycles, fine.skip) == (56, 0)  # 14 x 28 days = 1.07 years
+    assert (mid.n_cycles, mid.skip, mid.step) == (28, 14, 4)  # to 7 x 112 days = 2.15 years
+    assert (tail.n_cycles, tail.skip, tail.step) == (18, 7, 16)  # 5.5 years in 18 x 112 days
+    w = [part_weights(cfg, p, np.ones(p.n_cycles + 1), 1) for p in (fine, mid, tail)]
+    uniform = part_weights(cfg, Part(18 * 16, WEEK), np.ones(18 * 16 + 1), 1)
+    assert sum(x.undiscounted.sum() for x in w) == pytest.approx(18 * 16 * WEEK, rel=1e-12)
+    assert sum(x.cost.sum() for x in w) == pytest.approx(uniform.cost.sum(), rel=1e-4)
+    assert w[1].cost[:14].sum() == 0 and w[2].cost[:7].sum() == 0
+    assert sum(x.count.sum() for x in w) == 1 + 56 + 14 + 11
+    assert grid_label(cfg) == ("7-day cycles for 1.07 years, then 28-day cycles to 2.15 years, "
+                               "then 112-day cycles")
+
+
 @pytest.fixture(scope="module")
 def weekly(seed_model):
     """The default model on the all-weekly grid (its workbook uses the non-uniform one)."""
-    return seed_model.with_settings(fine_years=0.0, coarse_days=0.0)
+    return seed_model.with_settings(fine_years=0.0, coarse_days=0.0, tail_years=0.0,
+                                    tail_days=0.0)
 
 
 def test_h0_is_the_uniform_coarse_grid_and_equal_cycles_the_uniform_grid(weekly):
@@ -110,7 +151,7 @@ def default_runs(weekly):
         cycle_days=28.0))
 
 
-def test_default_model_within_0_05_percent_of_all_weekly(default_runs):
+def test_two_tiers_within_0_05_percent_of_all_weekly(default_runs):
     weekly, grid, monthly = (r.summary()[["cost", "ly", "qaly", "evlyg"]] for r in default_runs)
     error = ((grid - weekly) / weekly).abs()
     assert (error < 5e-4).all().all(), error
@@ -118,8 +159,27 @@ def test_default_model_within_0_05_percent_of_all_weekly(default_runs):
     assert error.max().max() < 0.5 * ((monthly - weekly) / weekly).abs().max().max()
 
 
+def test_default_grid_within_0_05_percent_of_all_weekly_and_0_15_percent_in_psa_draws(
+        seed_model, weekly):
+    """The default workbook's own grid (weekly for 1 year, 28-day cycles to 10 years, then
+    112-day cycles; a sixth of the weekly points) against the all-weekly model: the base case
+    within 0.05% on every strategy's costs, LYs, QALYs and evLYG, and PSA draws (other curves,
+    costs and utilities) within 0.15%."""
+    st = seed_model.settings
+    assert (st.fine_years, st.coarse_days, st.tail_years, st.tail_days) == (1, 28, 10, 112)
+    assert grid_points(st) * 6 < grid_points(weekly.settings)
+    cols = ["cost", "ly", "qaly", "evlyg"]
+    base, ref = hecon.run(seed_model).summary()[cols], hecon.run(weekly).summary()[cols]
+    error = ((base - ref) / ref).abs()
+    assert (error < 5e-4).all().all(), error
+    draws = [psa(m, 60, seed=11, progress=False) for m in (seed_model, weekly)]
+    for measure in ("cost", "qaly", "ly"):
+        grid, all_weekly = ((d.cost if measure == "cost" else d.effect(measure)).to_numpy()
+                            for d in draws)
+        assert np.abs(grid / all_weekly - 1).max() < 1.5e-3, measure
+
+
 def test_reporting_grid_is_the_users_cycle(default_runs, seed_model):
-    assert (seed_model.settings.fine_years, seed_model.settings.coarse_days) == (3.0, 28.0)
     weekly, grid, _ = default_runs
     tr = grid.trace
     n = seed_model.settings.n_cycles  # 2,035 weeks; 509 coarse cycles are 2,036
@@ -185,6 +245,53 @@ def test_settings_rows_round_trip_and_bad_cells_are_named(tmp_path):
         hecon.run(model.with_settings(fine_years=-1.0))
 
 
+@pytest.mark.parametrize(("tail", "name", "expected"), [
+    ({"tail_years": 8.0, "tail_days": 91.0}, "tail_days", "whole multiple of coarse_days (28)"),
+    ({"tail_years": 2.0, "tail_days": 112.0}, "tail_years", "later than fine_years (3)"),
+])
+def test_tail_rows_round_trip_and_bad_tail_cells_are_named(tmp_path, tail, name, expected):
+    model = one_line_model(fine_years=3.0, coarse_days=28.0, tail_years=8.0, tail_days=112.0)
+    write_input_workbook(model, tmp_path / "tail.xlsx")
+    cfg = load_workbook(tmp_path / "tail.xlsx").settings
+    assert (cfg.tail_years, cfg.tail_days) == (8.0, 112.0)
+    assert grid_parts(cfg) == grid_parts(model.settings) and len(grid_parts(cfg)) == 3
+    bad = model.with_settings(**tail)
+    with pytest.raises(ValueError, match=expected.split(" (")[0]):
+        hecon.run(bad)
+    # the workbook names the cell (written as a valid model, then the cell edited)
+    from openpyxl import load_workbook as open_xlsx
+
+    wb = open_xlsx(tmp_path / "tail.xlsx")
+    rows = {r[0].value: r[1] for r in wb["Settings"].iter_rows() if r[0].value}
+    for key, value in tail.items():
+        rows[key].value = value
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(InputError) as info:
+        load_workbook(tmp_path / "bad.xlsx")
+    (problem,) = info.value.problems
+    assert problem.name == name and problem.cell == f"Settings!B{rows[name].row}"
+    assert expected in problem.expected
+
+
+def test_tail_rows_without_coarse_cycles_are_not_used_and_the_reader_says_so(tmp_path):
+    """Blanking coarse_days gives the user's cycle throughout (the default workbook's note
+    says so) whatever the tail rows hold; the workbook reader warns that they are unused."""
+    model = one_line_model(coarse_days=28.0, tail_years=8.0, tail_days=112.0)
+    uniform = model.with_settings(coarse_days=0.0)
+    assert grid_parts(uniform.settings) == grid_parts(one_line_model().settings)
+    write_input_workbook(model, tmp_path / "tail.xlsx")
+    from openpyxl import load_workbook as open_xlsx
+
+    wb = open_xlsx(tmp_path / "tail.xlsx")
+    rows = {r[0].value: r[1] for r in wb["Settings"].iter_rows() if r[0].value}
+    rows["coarse_days"].value = None
+    wb.save(tmp_path / "blank.xlsx")
+    loaded = load_workbook(tmp_path / "blank.xlsx")
+    (warning,) = [w for w in loaded.warnings if "tail_days" in w]
+    assert warning.startswith(f"Settings!B{rows['tail_days'].row}:") and "not used" in warning
+    assert len(grid_parts(loaded.settings)) == 1
+
+
 def test_psa_is_bit_identical_across_chunks_on_the_non_uniform_grid():
     from hecon.examples import template_model
 
@@ -199,13 +306,16 @@ def test_psa_is_bit_identical_across_chunks_on_the_non_uniform_grid():
 @settings(max_examples=25, deadline=None)
 @given(fine_years=st.floats(0.0, 8.0), step=st.integers(1, 6),
        method=st.sampled_from(["none", "half-cycle", "trapezoid", "simpson"]),
-       rate=st.sampled_from([0.0, 0.035]))
-def test_every_part_is_counted_once_for_any_grid_and_method(fine_years, step, method, rate):
-    """Nobody leaves the line and nobody dies: the undiscounted life expectancy is the whole
-    (rounded-up) horizon and everybody starts the line once, whatever the grid and the
-    within-cycle method; the trace is a distribution at every reported cycle."""
+       rate=st.sampled_from([0.0, 0.035]), tail_after=st.floats(0.05, 6.0),
+       tail_step=st.integers(0, 5))
+def test_every_part_is_counted_once_for_any_grid_and_method(fine_years, step, method, rate,
+                                                            tail_after, tail_step):
+    """Nobody leaves the line and nobody dies: on any grid of one to three tiers and with any
+    within-cycle method, the undiscounted life expectancy is the whole (rounded-up) horizon and
+    everybody starts the line once; the trace is a distribution at every reported cycle."""
     model = lifeless_background(one_line_model(
         pfs_rate=0.0, horizon=10.0, fine_years=fine_years, coarse_days=7.0 * step,
+        tail_years=fine_years + tail_after, tail_days=7.0 * step * tail_step,
         half_cycle=method, discount_outcomes=rate))
     parts = grid_parts(model.settings)
     end = parts[-1].n_cycles * parts[-1].cycle_years

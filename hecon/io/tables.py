@@ -94,7 +94,8 @@ def tables_to_model(tables: Tables, scenario: str | None = None) -> Model:
     settings = Settings(
         age=st["age"], male=st["male_share"], horizon_years=st["horizon_years"],
         cycle_days=st["cycle_days"], fine_years=st["fine_years"],
-        coarse_days=st["coarse_days"], discount_costs=st["discount_costs"],
+        coarse_days=st["coarse_days"], tail_years=st["tail_years"],
+        tail_days=st["tail_days"], discount_costs=st["discount_costs"],
         discount_outcomes=st["discount_outcomes"], half_cycle=st["half_cycle"],
         wtp=tuple(st["wtp"]), perspective=st["perspective"], currency=st["currency"],
         price_year=st["price_year"], cost_basis=st["cost_basis"], seed=st["seed"],

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ...accrual import METHODS
-from ...model import Model
+from ...model import Model, Settings, grid_problems
 from .core import Cell, Row, blank
 from .reader import Reader
 
+GRID_ROWS = ("fine_years", "coarse_days", "tail_years", "tail_days")  # the non-uniform grid
 #: setting → (parser kind, default, note)
 SETTINGS: dict[str, tuple[str, Any, str]] = {
     "name": ("text", "hecon model", "model name"),
@@ -22,6 +23,12 @@ SETTINGS: dict[str, tuple[str, Any, str]] = {
     "coarse_days": ("nonneg", 0.0, "non-uniform grid: cycle length in days after fine_years, a "
                     "whole multiple of cycle_days (e.g. 28 with weekly cycles); blank or 0 = "
                     "cycle_days throughout"),
+    "tail_years": ("nonneg", 0.0, "non-uniform grid: years after which cycles of tail_days "
+                   "follow the coarse cycles (later than fine_years; rounded up to whole tail "
+                   "cycles)"),
+    "tail_days": ("nonneg", 0.0, "non-uniform grid: cycle length in days after tail_years, a "
+                  "whole multiple of coarse_days (e.g. 84 with 28-day coarse cycles); blank or 0 = "
+                  "coarse cycles to the horizon"),
     "discount_costs": ("rate", 0.03, "annual discount rate for costs"),
     "discount_outcomes": ("rate", 0.03, "annual discount rate for outcomes"),
     "half_cycle": ("choice", "trapezoid", f"within-cycle correction: {', '.join(METHODS)}"),
@@ -74,7 +81,8 @@ def settings_rows(model: Model, notes: dict[str, str] | None = None) -> list[dic
         "evpi_population": st.evpi_population, "evpi_years": st.evpi_years,
     }
     if st.coarse_days:  # the non-uniform grid's rows only where it is used
-        settings |= {"fine_years": st.fine_years, "coarse_days": st.coarse_days}
+        settings |= {k: getattr(st, k) for k in GRID_ROWS if k.startswith(("fine", "coarse"))
+                     or st.tail_days}
     notes = {k: spec[2] for k, spec in SETTINGS.items()} | (notes or {})
     return [{"setting": k, "value": v, "note": notes[k]} for k, v in settings.items()]
 
@@ -155,24 +163,25 @@ def read_settings(rd: Reader, rows: list[Row], curves: set[str]) -> dict[str, An
     if horizon is not None and cycle is not None and cycle / 365.25 > horizon:
         rd.problem(by_name["cycle_days"]["value"].ref, "cycle_days", cycle,
                    f"the cycle is longer than the horizon ({horizon:g} years)")
-    _check_grid(rd, by_name, cycle, horizon, out["coarse_days"])
+    _check_grid(rd, by_name, out, horizon)
     return out
 
 
-def _check_grid(rd: Reader, by_name: dict[str, Row], cycle: float | None,
-                horizon: float | None, coarse: float | None) -> None:
-    """The non-uniform grid (:mod:`hecon.grid`): coarse cycles a whole number of cycles, within
-    the horizon."""
-    if not coarse or cycle is None:
+def _check_grid(rd: Reader, by_name: dict[str, Row], out: dict[str, Any],
+                horizon: float | None) -> None:
+    """The non-uniform grid (:mod:`hecon.grid`; :func:`hecon.model.grid_problems`)."""
+    if out["cycle_days"] is None or horizon is None:
         return
-    ref = by_name["coarse_days"]["value"].ref
-    ratio = coarse / cycle
-    if ratio < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio:
-        rd.problem(ref, "coarse_days", coarse, f"must be a whole multiple of cycle_days "
-                   f"({cycle:g}), e.g. {4 * cycle:g}; or blank/0 for one cycle length throughout")
-    elif horizon is not None and coarse / 365.25 > horizon:
-        rd.problem(ref, "coarse_days", coarse,
-                   f"the coarse cycle is longer than the horizon ({horizon:g} years)")
+    fine, coarse, tail_years, tail = (float(out[k] or 0.0) for k in GRID_ROWS)
+    st = Settings(horizon_years=horizon, cycle_days=out["cycle_days"], fine_years=fine,
+                  coarse_days=coarse, tail_years=tail_years, tail_days=tail)
+    for name, value, expected in grid_problems(st):
+        row = by_name.get(name)
+        rd.problem(row["value"].ref if row else "Settings!A:B", name, value, expected)
+    if st.tail_days and not st.coarse_days:
+        rd.warn(by_name["tail_days"]["value"].ref, "tail_days", st.tail_days,
+                "not used: coarse_days is blank, so cycle_days runs throughout (the tail "
+                "follows coarse cycles)")
 
 
 def _check_norms(rd: Reader, row: Row | None, norms) -> tuple:
