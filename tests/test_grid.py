@@ -296,7 +296,8 @@ def test_psa_is_bit_identical_across_chunks_on_the_non_uniform_grid():
     from hecon.examples import template_model
 
     model = template_model().with_settings(horizon_years=10.0, cycle_days=7.0, fine_years=1.0,
-                                           coarse_days=28.0)
+                                           coarse_days=28.0, tail_years=4.0, tail_days=84.0)
+    assert len(grid_parts(model.settings)) == 3
     runs = [psa(model, 300, seed=5, chunk_size=c, progress=False, threads=k)
             for c, k in ((100, 1), (300, 2))]
     for var in ("costs", "effects"):

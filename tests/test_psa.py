@@ -64,17 +64,20 @@ def test_bit_identical_for_any_chunk_size_and_thread_count():
 
 
 def test_dask_workers_give_bit_identical_results():
+    """On a uniform grid and on a three-tier one (weekly, 28-day, 84-day cycles)."""
     distributed = pytest.importorskip("dask.distributed")
-    model = small_model()
-    local = psa(model, 600, seed=9, chunk_size=200, progress=False)
+    models = [small_model(), small_model(cycle_days=7.0, fine_years=1.0, coarse_days=28.0,
+                                         tail_years=4.0, tail_days=84.0)]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
-        remote = psa(model, 600, seed=9, chunk_size=200, client=client, progress=False)
-        again = psa(model, 600, seed=9, chunk_size=100, client=client, progress=False)
-    for var in ("costs", "effects", "parameters"):
-        assert np.array_equal(local.data[var].to_numpy(), remote.data[var].to_numpy())
-        assert np.array_equal(local.data[var].to_numpy(), again.data[var].to_numpy())
+        for model in models:
+            local = psa(model, 600, seed=9, chunk_size=200, progress=False)
+            remote = psa(model, 600, seed=9, chunk_size=200, client=client, progress=False)
+            again = psa(model, 600, seed=9, chunk_size=100, client=client, progress=False)
+            for var in ("costs", "effects", "parameters"):
+                assert np.array_equal(local.data[var].to_numpy(), remote.data[var].to_numpy())
+                assert np.array_equal(local.data[var].to_numpy(), again.data[var].to_numpy())
 
 
 def test_threads_must_be_positive():
