@@ -4,7 +4,7 @@ from published evidence.
     python inputs/evidence/build.py            # writes hecon/data/cilta_cel_mm.xlsx
 
 Every published figure is a row of ``sources.csv`` (value, unit, confidence grade A/B/U and its
-citation; see ../../../shared/EVIDENCE.md and README.md here). This script turns them into model
+citation; see README.md here). This script turns them into model
 inputs: survival curves fitted to published medians and landmarks (hecon.survival.fit
 .fit_landmarks), their PSA covariance by a parametric bootstrap, costs from dosing schedules and
 prices, utilities, toxicity, attrition, and the named scenarios. Values that no source gives are
