@@ -59,3 +59,15 @@ def test_design_interface_names():
         assert callable(getattr(hecon.survival, name)), name
     assert callable(hecon.survival.Weibull(1.0, 1.0).survival)
     assert callable(hecon.Results.to_workbook)
+
+
+def test_nothing_in_the_repository_points_outside_it():
+    """Users only have the repository: no file refers to the maintainers' folder beside it."""
+    pattern = re.compile(r"\.\./shared|shared/(DESIGN|EVIDENCE)\.md")
+    files = [p for folder in ("hecon", "inputs", "tests", "tools", "benchmarks", "reports",
+                                                "docs", "examples")
+             for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md", ".csv", ".txt")]
+    files += [ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "pyproject.toml"]
+    hits = [p.relative_to(ROOT) for p in files
+            if p.name != "test_project.py" and pattern.search(p.read_text(errors="replace"))]
+    assert not hits, hits
