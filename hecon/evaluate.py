@@ -10,7 +10,6 @@ import xarray as xr
 
 from .curves import background, build_curve
 from .engine.sequencing import (
-    Convolver,
     LineSeries,
     excess_on_grid,
     kernel_times,
@@ -107,17 +106,16 @@ def _drug(reg: Regimen, ps: ParameterSet, tau: np.ndarray, on_kernel: np.ndarray
     return on * _drug_rate(reg, ps, tau)
 
 
-def _drug_parts(reg: Regimen, ls: LineSeries, k, first: bool, dt: float, ps: ParameterSet,
-                paths: dict[str, PricePath], spectra: dict) -> list[tuple[np.ndarray, str | None]]:
-    """A line's drug-cost series, split into one series per schedule cost that has a price path
-    (and one for the rest) — the series is linear in the schedule's costs — as (series, priced
-    parameter or None)."""
+def _drug_kernels(reg: Regimen, ps: ParameterSet, tau: np.ndarray, k,
+                  paths: dict[str, PricePath]) -> tuple[list[np.ndarray], list[str | None]]:
+    """A line's drug cost as the engine takes it (:func:`run_line`): one part per schedule cost
+    that has a price path and one for the rest — the cost is linear in the schedule's costs —
+    each from :func:`_drug`; and the priced parameter of each part (None: the rest)."""
     costs = dict.fromkeys(c for _, c in reg.drug_cost)
     priced = [c for c in costs if isinstance(c, str) and c in paths]
     if not priced:
-        return [(ls.drug, None)]
-    tau = (np.arange(ls.pf.shape[-1]) + (0.0 if first else 0.5)) * dt  # as in line_kernels
-    out = []
+        return [_drug(reg, ps, tau, k.on, k.pf)], [None]
+    parts, refs = [], []
     for ref in [*priced, None]:
         def keep(cost: Ref, ref=ref) -> bool:
             return cost == ref if ref is not None else cost not in priced
@@ -125,13 +123,9 @@ def _drug_parts(reg: Regimen, ls: LineSeries, k, first: bool, dt: float, ps: Par
         schedule = tuple((m, c if keep(c) else 0.0) for m, c in reg.drug_cost)
         if ref is None and not any(isinstance(c, str) or c for _, c in schedule):
             continue
-        rate = _drug(replace(reg, drug_cost=schedule), ps, tau, k.on, k.pf)
-        if rate.shape[-1] == 1:
-            series = rate * ls.on
-        else:
-            series = rate if first else np.maximum(Convolver(ls.entries, spectra)(rate), 0.0)
-        out.append((series, ref))
-    return out
+        parts.append(_drug(replace(reg, drug_cost=schedule), ps, tau, k.on, k.pf))
+        refs.append(ref)
+    return parts, refs
 
 
 def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evaluation:
@@ -193,29 +187,30 @@ def _evaluate_part(model: Model, ps: ParameterSet, part: Part, keep_trace: bool,
                 recovery=recovery if reg.one_time or reg.ttd is not None else 0.0)
             if first:
                 continue_first_line(k, part, anchors, reg.name)
-            kernel_cache[reg.name, first] = (k, clipped, _drug(reg, ps, tau[1:], k.on, k.pf))
+            kernel_cache[reg.name, first] = (k, clipped,
+                                             *_drug_kernels(reg, ps, tau[1:], k, paths))
         return kernel_cache[reg.name, first]
 
     for s, strat in enumerate(strategies):
-        kernels, drugs, regs = [], [], []
+        kernels, drugs, regs, drug_refs = [], [], [], []
         for line_no, line in enumerate(strat.lines):
             try:
                 reg = model.regimens[line.regimen]
             except KeyError:
                 raise ValueError(f"strategy {strat.name!r} line {line_no + 1}: unknown regimen "
                                  f"{line.regimen!r}") from None
-            k, clip[:, s, line_no], drug = kernels_of(reg, line_no == 0)
+            k, clip[:, s, line_no], drug, refs = kernels_of(reg, line_no == 0)
             kernels.append(k)
             drugs.append(drug)
             regs.append(reg)
+            drug_refs.append(refs)
         p_next = [ps[line.p_next] for line in strat.lines]
         keys = [(line.regimen, line.p_next) for line in strat.lines]
         lines, _, palliative = run_strategy(kernels, drugs, p_next, pal_surv, keys, line_cache,
                                             spectra)
         series_by_strategy.append((lines, palliative))
-        drug_terms = [_drug_parts(reg, ls, kernels_of(reg, i == 0)[0], i == 0, dt, ps, paths,
-                                  spectra)
-                      for i, (reg, ls) in enumerate(zip(regs, lines, strict=True))]
+        drug_terms = [list(zip(ls.drug, refs, strict=True))
+                      for ls, refs in zip(lines, drug_refs, strict=True)]
         totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor,
                                       line_totals, keep_trace, paths, drug_terms))
     _add_evlyg(totals, [tot.pop("_series") for tot in totals], w)
@@ -282,7 +277,7 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     for line_no, (reg, ls) in enumerate(zip(regs, lines, strict=True)):
         prof = tox[reg.name]
         cart = reg.car_t
-        drugs = drug_terms[line_no] if drug_terms else [(ls.drug, None)]
+        drugs = drug_terms[line_no] if drug_terms else [(d, None) for d in ls.drug]
         terms += _line_cost_terms(reg, ls, line_no == 0, drugs, prof, ps, paths)
         u = ps[reg.utility][:, None]
         if ls.on is ls.pf:  # treated to progression: never treatment-free

@@ -119,8 +119,8 @@ def continue_first_line(k: LineKernels, part: Part, anchors: dict, name: str) ->
         scale = _ratio(pf_h, k.pf[:, s])
         k.pf[:, s:] *= scale
         k.exits[:, s + 1:] *= scale  # exits in cycle j: pf(t_{j−1}) − pf(t_j)
-        if k.recovered is not None:  # a share of pf
-            k.recovered[:, s:] *= scale
+        if k.recovering is not None:  # a share of pf
+            k.recovering[:, s:] *= scale
         if k.on is not None and on_h is not None and k.on.any():
             k.on[:, s:] *= _ratio(on_h, k.on[:, s])
             np.minimum(k.on, k.pf, out=k.on)

@@ -238,7 +238,7 @@ def test_strategy_run_keeps_mass_with_fractional_waits():
     k2, _ = line_kernels(later, 3, pfs=Exponential(0.4), bg0=NO_BG, one_time=True,
                          wait=np.array([0.11, 0.1234, 0.3]), p_not_infused=0.2,
                          p_death_if_not_infused=0.5)
-    lines, to_pal, _ = run_strategy([k1, k2], [np.zeros((3, 1))] * 2, [np.ones(3), np.zeros(3)],
+    lines, to_pal, _ = run_strategy([k1, k2], [[np.zeros((3, 1))]] * 2, [np.ones(3), np.zeros(3)],
                                     np.ones((3, n + 1)))
     ls = lines[1]
     dropout = np.pad(k2.dropout, ((0, 0), (0, n + 1 - k2.dropout.shape[1])))

@@ -56,3 +56,29 @@ def test_default_model_gain_falls_with_longer_recovery(seed_model):
     qalys = [hecon.run(model.with_values(rec=m)).effects["qaly"] for m in (0.0, 1.0, 6.0)]
     assert (qalys[0] >= qalys[1]).all() and (qalys[1] >= qalys[2]).all()
     assert (qalys[0] > qalys[2]).any()
+
+
+def test_recovered_occupancy_of_a_later_line_is_the_convolution_of_the_recovered_kernel():
+    """A later line's recovered occupancy is pf minus the short 'recovering' kernel convolved
+    with the entries: the same as convolving the recovered kernel pf x share itself (by FFT),
+    for any entry flow and per-draw wait and recovery period."""
+    from scipy.signal import fftconvolve
+    from test_sequencing import NO_BG
+
+    from hecon.engine.sequencing import line_kernels, run_line
+    from hecon.survival import Exponential
+
+    rng = np.random.default_rng(4)
+    n, dt, D = 300, 7 / 365.25, 5
+    tau = kernel_times(n, dt, 0.5)
+    wait, rec = rng.uniform(0.05, 0.3, D), rng.uniform(0.04, 0.25, D)
+    k, _ = line_kernels(tau, D, pfs=Exponential(rng.uniform(0.2, 1.0, D)),
+                        bg0=NO_BG, one_time=True, wait=wait,
+                        p_not_infused=0.1, recovery=rec)
+    assert k.recovering.shape[-1] < 40  # a few months of weekly points, not the horizon
+    flow = rng.uniform(0, 0.01, (D, n + 1))
+    ls, _ = run_line(flow, k, [np.zeros((D, 1))], first=False)
+    recovered_kernel = k.pf * recovered_share(tau[1:], (wait + rec)[:, None])
+    expected = np.stack([fftconvolve(flow[d], recovered_kernel[d])[: n + 1] for d in range(D)])
+    np.testing.assert_allclose(ls.recovered, np.clip(expected, 0.0, ls.pf), atol=1e-14)
+    assert (ls.recovered <= ls.pf).all() and ls.recovered[:, -1].min() > 0

@@ -28,7 +28,7 @@ def test_one_line_without_attrition_equals_psm():
     lam1, lam2, d, n, dt = 0.6, 1.2, 0.25, 20 * 52, 1 / 52
     k, clipped = line_kernels(kernel_times(n, dt, 0.0), 1, pfs=Exponential(lam1), bg0=NO_BG,
                               death_share=d)
-    lines, _, pal = run_strategy([k], [np.zeros((1, 1))], [np.zeros(1)],
+    lines, _, pal = run_strategy([k], [[np.zeros((1, 1))]], [np.zeros(1)],
                                  pal_survival(Exponential(lam2), n, dt))
     t = np.arange(n + 1) * dt
     np.testing.assert_allclose(lines[0].pf[0], np.exp(-lam1 * t), rtol=1e-12)
@@ -84,7 +84,7 @@ def test_fft_convolution_equals_explicit_loop():
     ]
     p_next = [0.8, 0.6, 0.0]
     pal = Exponential(2.0).survival(np.maximum(later, 0.0))
-    lines, _, palliative = run_strategy(kernels, [np.zeros((1, 1))] * 3,
+    lines, _, palliative = run_strategy(kernels, [[np.zeros((1, 1))]] * 3,
                                         [np.array([p]) for p in p_next],
                                         pal[None, 1:])
     np.testing.assert_allclose(alive_of(lines, palliative)[0],
@@ -104,7 +104,7 @@ def test_car_t_pathway_accounting():
     assert k.bridge[0, 6] == pytest.approx(0.85 / 2, abs=1e-12)
     assert k.bridge[0, 7] == 0.0
     assert (k.on == 0).all()  # one-time therapy: no time on treatment after infusion
-    lines, _, _ = run_strategy([k], [np.zeros((2, 1))], [np.zeros(2)], np.ones((2, n + 1)))
+    lines, _, _ = run_strategy([k], [[np.zeros((2, 1))]], [np.zeros(2)], np.ones((2, n + 1)))
     ls = lines[0]
     # mass is conserved: waiting + progression-free + everyone who left = 1
     d = k.death_share

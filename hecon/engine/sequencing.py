@@ -62,8 +62,10 @@ class LineKernels:
     treatment (CAR T apheresis → infusion) is described by short kernels (D, M): ``bridge``
     (waiting), ``dropout`` (leaving before infusion; a share ``p_death_dropout`` die) and
     ``treat`` (treatment starts); ``excess_death`` dies at treatment on top of the curve.
-    ``recovered``: the part of ``pf`` at least the recovery period after treatment start
-    (``None``: no recovery period, all of ``pf``).
+    ``recovering``: the part of ``pf`` not yet the recovery period past treatment start, up to
+    the last grid point where any draw has some (the rest of ``pf`` counts as recovered;
+    ``None``: no recovery period, all of ``pf`` recovered). It is short, so it is convolved
+    directly, and the recovered occupancy is ``pf`` minus its convolution.
     """
 
     pf: np.ndarray
@@ -75,7 +77,7 @@ class LineKernels:
     treat: np.ndarray
     p_death_dropout: np.ndarray
     excess_death: np.ndarray
-    recovered: np.ndarray | None = None
+    recovering: np.ndarray | None = None
 
 
 @dataclass
@@ -193,8 +195,15 @@ def line_kernels(tau: np.ndarray, n_draws: int, *, pfs: Distribution, bg0: Distr
         dropout=p_no * np.diff(waited, axis=1),
         treat=(1.0 - p_no) * np.diff(started, axis=1),
         p_death_dropout=p_pd, excess_death=x,
-        recovered=pf[:, 1:] * recovered_share(tau[1:], w + rec) if rec.any() else None)
+        recovering=_recovering(pf[:, 1:], tau[1:], w + rec) if rec.any() else None)
     return kernels, clipped
+
+
+def _recovering(pf: np.ndarray, tau: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The progression-free occupancy ``pf`` (D, M) not yet past ``end`` (D, 1) years since
+    entry (:func:`recovered_share`), cut after the last point where it is not zero."""
+    waiting = pf * (1.0 - recovered_share(tau, end))
+    return waiting[:, : int(np.flatnonzero(waiting.any(axis=0)).max(initial=-1)) + 1]
 
 
 def recovered_share(tau: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -210,7 +219,8 @@ def recovered_share(tau: np.ndarray, end: np.ndarray) -> np.ndarray:
 class LineSeries:
     """Calendar-time series of one line in the excess-hazard world (each (D, T+1)): patients
     entering (flow), starting treatment (flow), waiting for infusion, progression-free, on
-    treatment, and the drug-cost rate (per year) of those on treatment; ``recovered``: the
+    treatment, and the drug-cost rate (per year) of those on treatment, one series per part of
+    the drug-cost argument of :func:`run_line`; ``recovered``: the
     progression-free past the recovery period after treatment start (:class:`LineKernels`)."""
 
     entries: np.ndarray
@@ -218,7 +228,7 @@ class LineSeries:
     bridge: np.ndarray
     pf: np.ndarray
     on: np.ndarray
-    drug: np.ndarray
+    drug: list[np.ndarray]
     recovered: np.ndarray | None = None
 
 
@@ -257,13 +267,14 @@ class Convolver:
         return out[..., : self.size]
 
 
-def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray, first: bool,
+def run_line(flow: np.ndarray, k: LineKernels, drug: list[np.ndarray], first: bool,
              spectra: dict | None = None) -> tuple[LineSeries, np.ndarray]:
     """Push the entry ``flow`` (D, T+1) through one line: its series, and the flow of
     progressions out of it. The first line's entry is a unit mass at t = 0, so its series are
-    the kernels themselves. ``drug`` is either a rate per year on treatment (D, 1) or, for a
-    schedule that changes with time on treatment, a kernel (D, T+1). Terms whose kernel is zero
-    (no CAR T pathway, no excess death at treatment) are skipped, not added as zeros."""
+    the kernels themselves. ``drug`` holds the parts of the drug cost (e.g. one per priced
+    parameter), each either a rate per year on treatment (D, 1) or, for a schedule that changes
+    with time on treatment, a kernel (D, T+1); all share the flow's FFT. Terms whose kernel is
+    zero (no CAR T pathway, no excess death at treatment) are skipped, not added as zeros."""
     T1 = flow.shape[-1]
     conv = (lambda kern: _pad(kern, T1)) if first else Convolver(flow, spectra)
     exits = conv(k.exits)
@@ -290,8 +301,8 @@ def run_line(flow: np.ndarray, k: LineKernels, drug: np.ndarray, first: bool,
         on = np.clip(conv(k.on), 0.0, pf)
     else:
         on = np.zeros_like(pf)
-    drug = drug * on if drug.shape[-1] == 1 else np.maximum(conv(drug), 0.0)
-    recovered = None if k.recovered is None else np.clip(conv(k.recovered), 0.0, pf)
+    drug = [d * on if d.shape[-1] == 1 else np.maximum(conv(d), 0.0) for d in drug]
+    recovered = None if k.recovering is None else np.clip(pf - conv(k.recovering), 0.0, pf)
     return (LineSeries(flow, treat, bridge, pf, on, drug, recovered),
             np.maximum(progress, 0.0, out=progress))
 
@@ -303,7 +314,7 @@ def _pad(kernel: np.ndarray, size: int) -> np.ndarray:
                           axis=-1)
 
 
-def run_strategy(kernels: list[LineKernels], drugs: list[np.ndarray],
+def run_strategy(kernels: list[LineKernels], drugs: list[list[np.ndarray]],
                  p_next: list[np.ndarray], palliative_survival: np.ndarray,
                  keys: list | None = None, cache: dict | None = None,
                  spectra: dict | None = None,
