@@ -3,6 +3,7 @@ the deterministic run and every PSA draw)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -142,14 +143,32 @@ def evaluate(model: Model, ps: ParameterSet, keep_trace: bool = False) -> Evalua
             curve_cache[name] = build_curve(model, name, ps, bg)
         return curve_cache[name]
 
-    anchors: dict = {}  # first lines' kernels at the end of the fine part
-    evs = [_evaluate_part(model, ps, part, keep_trace, bg, tox, curve, anchors)
-           for part in parts]
-    return evs[0] if parts[-1].step == 1 else splice(parts, evs)
+    anchors: dict = {}  # first lines' kernels at the end of the part before
+    outs = [_evaluate_part(model, ps, part, keep_trace, bg, tox, curve, anchors)
+            for part in parts]
+    # totals are linear in the parts' weights: the spliced total is their sum
+    arrays = {k: functools.reduce(np.add, [out.arrays[k] for out in outs])
+              for k in ("costs", "effects", "clinical")}
+    clip = np.maximum.reduce([out.clipping for out in outs])
+    ev = _stack(model, ps, arrays, outs[0].items, clip)
+    if not keep_trace:
+        return ev
+    return replace(ev, **splice(parts, [out.kept for out in outs]))
+
+
+@dataclass
+class _PartResult:
+    """One part's totals (arrays (draw, strategy, category/measure/item)), the clinical items,
+    the clipping (draw, strategy, line) and, with the trace, the kept arrays on its grid."""
+
+    arrays: dict[str, np.ndarray]
+    items: list[str]
+    clipping: np.ndarray
+    kept: dict[str, xr.DataArray]
 
 
 def _evaluate_part(model: Model, ps: ParameterSet, part: Part, keep_trace: bool, bg, tox,
-                   curve, anchors: dict) -> Evaluation:
+                   curve, anchors: dict) -> _PartResult:
     """Every strategy on one uniform part of the grid (``curve``: name → distribution;
     ``anchors``: see :func:`hecon.grid.continue_first_line`)."""
     n_cycles, dt = part.n_cycles, part.cycle_years
@@ -214,12 +233,15 @@ def _evaluate_part(model: Model, ps: ParameterSet, part: Part, keep_trace: bool,
         totals.append(_value_strategy(model, ps, regs, lines, palliative, tox, w, age_factor,
                                       line_totals, keep_trace, paths, drug_terms))
     _add_evlyg(totals, [tot.pop("_series") for tot in totals], w)
-    ev = _stack(model, ps, totals)
+    items = list(dict.fromkeys([*(k for tot in totals for k in tot["clinical"]), INFUSED]))
+    zero = np.zeros(D)
+    arrays = {key: np.stack([np.stack([tot[key].get(n, zero) for n in names], axis=-1)
+                             for tot in totals], axis=1)
+              for key, names in (("costs", COST_CATEGORIES), ("effects", EFFECTS),
+                                 ("clinical", items))}
     coords = {"draw": np.arange(D), "strategy": model.strategy_names}
-    clipping = xr.DataArray(clip, dims=("draw", "strategy", "line"),
-                            coords={**coords, "line": np.arange(1, L + 1)})
-    kept = _kept_arrays(model, series_by_strategy, totals, w, coords, t) if keep_trace else ()
-    return Evaluation(ev["costs"], ev["effects"], ev["clinical"], clipping, *kept)
+    kept = _kept_arrays(model, series_by_strategy, totals, w, coords, t) if keep_trace else {}
+    return _PartResult(arrays, items, clip, kept)
 
 
 _DOT_BLOCK = 8192  # OpenBLAS splits longer dot products over its threads
@@ -419,24 +441,25 @@ def _add_evlyg(totals: list[dict], series: list, w: Weights) -> None:
         tot["effects"]["evlyg"] = dsum(rate, w.out) - ae_loss
 
 
-def _stack(model: Model, ps: ParameterSet, totals: list[dict]) -> dict[str, xr.DataArray]:
-    """Per-strategy dicts of (D,) arrays → DataArrays (draw, strategy, category/measure/item)."""
-    items = list(dict.fromkeys([*(k for tot in totals for k in tot["clinical"]), INFUSED]))
-    zero = np.zeros(ps.n_draws)
+def _stack(model: Model, ps: ParameterSet, arrays: dict[str, np.ndarray], items: list[str],
+           clip: np.ndarray) -> Evaluation:
+    """Totals (draw, strategy, category/measure/item) and clipping (draw, strategy, line) as
+    DataArrays."""
     coords = {"draw": np.arange(ps.n_draws), "strategy": model.strategy_names}
 
-    def stack(key: str, dim: str, names) -> xr.DataArray:
-        data = np.stack([np.stack([tot[key].get(n, zero) for n in names], axis=-1)
-                         for tot in totals], axis=1)
-        return xr.DataArray(data, dims=("draw", "strategy", dim), coords={**coords, dim: names})
+    def array(key: str, dim: str, names) -> xr.DataArray:
+        return xr.DataArray(arrays[key], dims=("draw", "strategy", dim),
+                            coords={**coords, dim: list(names)})
 
-    return {"costs": stack("costs", "category", list(COST_CATEGORIES)),
-            "effects": stack("effects", "measure", list(EFFECTS)),
-            "clinical": stack("clinical", "item", items)}
+    clipping = xr.DataArray(clip, dims=("draw", "strategy", "line"),
+                            coords={**coords, "line": np.arange(1, clip.shape[-1] + 1)})
+    return Evaluation(array("costs", "category", COST_CATEGORIES),
+                      array("effects", "measure", EFFECTS), array("clinical", "item", items),
+                      clipping)
 
 
 def _kept_arrays(model: Model, series_by_strategy, totals: list[dict], w: Weights,
-                 coords: dict, t: np.ndarray) -> tuple[xr.DataArray, ...]:
+                 coords: dict, t: np.ndarray) -> dict[str, xr.DataArray]:
     """The trace, the undiscounted cost per cycle (draw, strategy, category, cycle) and the
     all-cause flows starting each line (draw, strategy, line, cycle)."""
     cycles = {"cycle": np.arange(t.size), "years": ("cycle", t)}
@@ -450,7 +473,8 @@ def _kept_arrays(model: Model, series_by_strategy, totals: list[dict], w: Weight
             flows[:, s, line] = ls.entries * w.count
     entries = xr.DataArray(flows, dims=("draw", "strategy", "line", "cycle"),
                            coords={**coords, "line": np.arange(1, n_lines + 1), **cycles})
-    return _trace_array(model, series_by_strategy, w.background, coords, t), cost_series, entries
+    return {"trace": _trace_array(model, series_by_strategy, w.background, coords, t),
+            "cost_series": cost_series, "entries": entries}
 
 
 def _trace_array(model: Model, series_by_strategy, s_bg: np.ndarray, coords: dict,

@@ -37,8 +37,7 @@ spread evenly over the user's cycles in it (each cycle is a whole number of them
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -46,9 +45,6 @@ import xarray as xr
 from .accrual import discount_factor, event_weights, occupancy_weights
 from .engine.sequencing import LineKernels
 from .model import Settings
-
-if TYPE_CHECKING:
-    from .evaluate import Evaluation
 
 
 @dataclass(frozen=True)
@@ -201,26 +197,22 @@ def part_weights(st: Settings, part: Part, s_bg: np.ndarray, n_draws: int) -> We
         background=s_bg, death_event=ec, cycle_years=dt, shape=(n_draws, part.n_cycles + 1))
 
 
-def splice(parts: tuple[Part, ...], evs: list[Evaluation]) -> Evaluation:
-    """One evaluation from those of the parts of a non-uniform grid: totals summed, the largest
-    clipping, and the kept arrays on the reporting grid (the user's cycles up to the end of the
-    last part)."""
-    first, *later = evs
-    out = first if not later else replace(
-        evs[-1], **{k: getattr(first, k).copy(data=sum(getattr(ev, k).data for ev in evs))
-                    for k in ("costs", "effects", "clinical")},
-        clipping=first.clipping.copy(data=np.maximum.reduce([ev.clipping.data for ev in evs])))
-    if first.trace is None:
-        return out
-    kept = {}
+def splice(parts: tuple[Part, ...], kept: list[dict[str, xr.DataArray]]
+           ) -> dict[str, xr.DataArray]:
+    """The kept arrays of the parts (trace, cost per cycle, line entries; one dict per part) on
+    the reporting grid: the user's cycles up to the end of the last part. (Totals need no
+    splice: they are the sums of the parts'.)"""
+    if len(parts) == 1 and parts[0].step == 1:
+        return kept[0]
+    out = {}
     for key, cells in (("trace", False), ("cost_series", True), ("entries", True)):
-        joined = getattr(first, key)
+        joined = kept[0][key]
         if parts[0].step > 1:  # no fine part: the coarse part from its first point
             joined = _report(joined.isel(cycle=slice(0, 1)), joined, parts[0], cells)
-        for part, ev in zip(parts[1:], later, strict=True):
-            joined = _report(joined, getattr(ev, key), part, cells)
-        kept[key] = joined
-    return replace(out, **kept)
+        for part, arrays in zip(parts[1:], kept[1:], strict=True):
+            joined = _report(joined, arrays[key], part, cells)
+        out[key] = joined
+    return out
 
 
 def _report(head: xr.DataArray, coarse: xr.DataArray, part: Part, cells: bool) -> xr.DataArray:
