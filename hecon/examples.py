@@ -70,8 +70,7 @@ def template_model() -> Model:
     """A small, valid two-strategy model to start a workbook from (``hecon template``): drug A
     at every line vs a one-time cell therapy at first line, exponential curves in months."""
     params = [
-        _p("pfs_a_median", 12.0, "months", "example"),
-        _p("rate_a", math.log(2.0) / 12.0, "per month", "example: median 12 months"),
+        _p("rate_a", math.log(2.0) / 12.0, "per month", "example: median 12 months (ln 2 / 12)"),
         _p("hr_cell_therapy", 0.5, "HR", "example", distribution="lognormal",
            dist_params=(0.1,), low=0.3, high=0.8),
         _p("rate_palliative", math.log(2.0) / 6.0, "per month", "example: median 6 months"),

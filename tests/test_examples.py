@@ -23,3 +23,13 @@ def test_batch_runs_the_shipped_folder(tmp_path):
     assert main(["batch", str(EXAMPLES / "batch"), "-o", str(out)]) == 0
     summary = pd.read_excel(out, sheet_name=0)
     assert summary.shape[0] >= 4  # two workbooks x two strategies
+
+
+def test_the_template_workbook_has_no_dead_inputs(tmp_path):
+    """Every parameter of the workbook ``hecon template`` writes moves a result: the reader
+    warns about none (an unused example parameter taught users that edits may do nothing)."""
+    from hecon.examples import template_model
+    from hecon.io.workbook_in import load_workbook, write_input_workbook
+
+    write_input_workbook(template_model(), tmp_path / "template.xlsx")
+    assert load_workbook(tmp_path / "template.xlsx").warnings == ()

@@ -144,7 +144,7 @@ CASES = [
      "TRUE/FALSE"),
     ("utility norms", [("Settings", "utility_norms", "value", "55-0.8")], "utility_norms",
      "'age:value' pairs"),
-    ("duplicate name", [("Parameters", "rate_a", "name", "pfs_a_median")], "pfs_a_median",
+    ("duplicate name", [("Parameters", "rate_palliative", "name", "rate_a")], "rate_a",
      "duplicate parameter name"),
     ("parameter text", [("Parameters", "rate_a", "value", "abc")], "rate_a", "must be a number"),
     ("probability > 1", [("Parameters", "p_not_infused", "value", 1.3)], "p_not_infused",
