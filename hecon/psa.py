@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from .evaluate import STARTED, evaluate
@@ -266,6 +267,49 @@ class PSAResults:
 
     def effect(self, measure: str = "qaly") -> xr.DataArray:
         return self.data["effects"].sel(measure=measure, drop=True)
+
+    def wtp_grid(self) -> np.ndarray:
+        """The willingness-to-pay grid of ``hecon psa``'s CEAC, CEAF and EVPI: 0 to 3x the
+        largest Settings WTP in 61 steps."""
+        return np.linspace(0.0, 3 * max(self.model.settings.wtp), 61)
+
+    def _ce(self, measure: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.cost.to_numpy(), self.effect(measure).to_numpy()
+
+    def ceac(self, wtp=None, measure: str = "qaly") -> pd.DataFrame:
+        """Cost-effectiveness acceptability curves (:func:`hecon.cea.ceac`) at ``wtp`` (default
+        :meth:`wtp_grid`): rows WTP, columns strategies, each row summing to 1."""
+        from .cea import ceac
+
+        wtp = self.wtp_grid() if wtp is None else wtp
+        return ceac(*self._ce(measure), wtp, self.model.strategy_names)
+
+    def ceaf(self, wtp=None, measure: str = "qaly") -> pd.DataFrame:
+        """The cost-effectiveness acceptability frontier (:func:`hecon.cea.ceaf`)."""
+        from .cea import ceaf
+
+        wtp = self.wtp_grid() if wtp is None else wtp
+        return ceaf(*self._ce(measure), wtp, self.model.strategy_names)
+
+    def evpi(self, wtp=None, measure: str = "qaly") -> pd.Series:
+        """Per-patient EVPI (:func:`hecon.cea.evpi`) by willingness to pay."""
+        from .cea import evpi
+
+        wtp = np.atleast_1d(self.wtp_grid() if wtp is None else wtp)
+        return pd.Series(evpi(*self._ce(measure), wtp), index=pd.Index(wtp, name="wtp"),
+                         name="evpi")
+
+    def evppi(self, parameters: str | list[str], wtp: float, measure: str = "qaly") -> float:
+        """Per-patient EVPPI of one parameter or a group (:func:`hecon.cea.evppi`, Strong et
+        al. 2014) at one willingness to pay."""
+        from .cea import evppi
+
+        names = [parameters] if isinstance(parameters, str) else list(parameters)
+        unknown = sorted(set(names) - set(self.model.parameters))
+        if unknown:
+            raise KeyError(f"not parameters of the model: {', '.join(unknown)}")
+        inputs = self.data["parameters"].sel(parameter=names).to_numpy()
+        return evppi(*self._ce(measure), inputs, wtp)
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Save the draws (NetCDF); written to a temporary file and renamed into place. A seed

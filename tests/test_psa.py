@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -200,3 +201,26 @@ def test_row_totals_do_not_depend_on_the_blas_thread_count():
                              text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": str(n)}
                              ).stdout for n in (1, 2)}
     assert out[1] == out[2]
+
+
+def test_psa_results_give_ceac_ceaf_evpi_and_evppi_as_hecon_psa_does():
+    """The Python API mirrors ``hecon psa``: the same WTP grid, CEAC rows summing to 1, the
+    CEAF's strategy the one with the highest mean net benefit, 0 <= EVPPI <= EVPI."""
+    from hecon.cea import net_benefit
+
+    res = psa(small_model(), 400, seed=2, progress=False)
+    grid = res.wtp_grid()
+    assert grid[0] == 0 and grid[-1] == 3 * max(res.model.settings.wtp) and grid.size == 61
+    cost, qaly = res.cost.to_numpy(), res.effect().to_numpy()
+    curves = res.ceac()
+    pd.testing.assert_frame_equal(curves, ceac(cost, qaly, grid, res.model.strategy_names))
+    np.testing.assert_allclose(curves.sum(axis=1), 1.0)
+    frontier = res.ceaf([100_000.0])
+    best = net_benefit(cost.mean(0), qaly.mean(0), np.array([100_000.0])).argmax()
+    assert frontier["optimal"].iloc[0] == res.model.strategy_names[best]
+    np.testing.assert_array_equal(res.evpi(grid).to_numpy(), evpi(cost, qaly, grid))
+    total = float(res.evpi(100_000.0).iloc[0])
+    part = res.evppi(["hr_cell_therapy", "u_pf"], 100_000.0)
+    assert 0.0 <= part <= total + 1e-6
+    with pytest.raises(KeyError, match="not parameters of the model: no_such"):
+        res.evppi("no_such", 100_000.0)
