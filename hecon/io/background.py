@@ -87,6 +87,10 @@ class Forked(Generic[T]):
         """True when ``work`` runs in a child process."""
         return self._proc is not None
 
+    def ready(self) -> bool:
+        """True when :meth:`result` would not wait for the child (it has ended or answered)."""
+        return self._proc is None or self._conn.poll()
+
     def result(self) -> T:
         """The value of ``work()``; its exception is raised here."""
         if self._proc is None:
