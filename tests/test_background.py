@@ -19,7 +19,7 @@ from test_cli_errors import snapshot
 from hecon.cli import main
 from hecon.examples import template_model
 from hecon.io.background import Forked, can_fork, files_in_background
-from hecon.io.outputs import transaction
+from hecon.io.outputs import TEMP_MARK, transaction
 from hecon.io.workbook_in import write_template
 from hecon.report import write_report
 
@@ -305,3 +305,14 @@ def test_psa_command_never_imports_what_it_does_not_use(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_scratch_figures_left_by_a_killed_psa_are_removed(work, capsys):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = work / f".p.xlsx{TEMP_MARK}{dead}-abc123"  # a killed command's scratch folder
+    stale.mkdir()
+    (stale / "p-ceac.png").write_bytes(b"half a figure")
+    assert main(["psa", "t.xlsx", "--draws", "100", "--threads", "2", "-o", "p.xlsx"]) == 0
+    assert not stale.exists()
+    assert sorted(p.name for p in work.iterdir()) == sorted([*FIGURES, "p.nc", "p.xlsx", "t.xlsx"])

@@ -61,7 +61,10 @@ def _child(work: Callable[[], object], conn) -> None:
             pickle.loads(pickle.dumps(err))
         except Exception:  # noqa: BLE001
             outcome = ("error", RuntimeError(f"{type(err).__name__}: {err}"), outcome[2])
-    conn.send(outcome)
+    try:
+        conn.send(outcome)
+    except OSError:  # the command is gone (killed): nobody to tell
+        pass
     conn.close()
 
 
