@@ -315,3 +315,19 @@ def test_scratch_figures_left_by_a_killed_psa_are_removed(work, capsys):
     assert main(["psa", "t.xlsx", "--draws", "100", "--threads", "2", "-o", "p.xlsx"]) == 0
     assert not stale.exists()
     assert sorted(p.name for p in work.iterdir()) == sorted([*FIGURES, "p.nc", "p.xlsx", "t.xlsx"])
+
+
+def _in_daemon(queue) -> None:
+    queue.put(Forked(os.getpid).result() == os.getpid())
+
+
+@needs_fork
+def test_a_daemonic_process_which_may_not_fork_works_in_turn():
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_in_daemon, args=(queue,), daemon=True)
+    proc.start()
+    assert queue.get(timeout=30) is True  # run in the daemon itself
+    proc.join()

@@ -37,8 +37,10 @@ __all__ = ["Forked", "can_fork", "files_in_background"]
 
 def can_fork() -> bool:
     """True where a child process can be forked safely (Linux and other POSIX systems but
-    macOS, whose system libraries are not fork-safe)."""
-    return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
+    macOS, whose system libraries are not fork-safe) by this process (a daemonic process, e.g.
+    a multiprocessing worker, may not have children)."""
+    return (sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
 
 
 class _RemoteTraceback(Exception):
