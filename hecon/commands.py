@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import sys
 import textwrap
 import time
@@ -108,6 +109,7 @@ def _model(workbook: Path, scenario: str | None = None) -> Model:
         with stage("workbook read and validation"):
             model = load_workbook(workbook, scenario=scenario)
             model.settings.validate()
+            gc.collect()  # the reader's garbage now, not in a __del__ that would lose a Ctrl-C
     except ValueError as err:
         raise ValueError(f"{workbook}: {err}") from None
     for warning in model.warnings:  # accepted, but an analyst should know
