@@ -319,24 +319,56 @@ def ridge_loo_fit(features: np.ndarray, y: np.ndarray,
     return mean + fits[:, best, :]
 
 
+def spline_basis(x: np.ndarray, knots: int, degree: int = 3) -> np.ndarray:
+    """B-spline basis (draws × (knots + degree - 1)) of the values ``x`` with ``knots`` knots
+    at quantiles of ``x`` and ``degree`` more, equally spaced, beyond each end (Eilers & Marx
+    1996), by de Boor's recursion (de Boor 1978): scikit-learn's
+    ``SplineTransformer(knots="quantile")`` on the data it was fitted to, without importing
+    scikit-learn (~0.6 s)."""
+    base = np.percentile(x, 100 * np.linspace(0.0, 1.0, knots))
+    low, high = base[1] - base[0], base[-1] - base[-2]
+    t = np.concatenate([base[0] - low * np.arange(degree, 0, -1), base,
+                        base[-1] + high * np.arange(1, degree + 1)])
+    n = len(t) - degree - 1  # basis functions
+    span = np.searchsorted(t, x, side="right") - 1  # t[span] <= x < t[span + 1]
+    span[x >= t[n]] = np.searchsorted(t, t[n], side="left") - 1  # the last: t[span + 1] = x
+    values = np.ones((len(x), 1))
+    for d in range(1, degree + 1):  # the d + 1 functions of degree d nonzero at x
+        left = x[:, None] - t[span[:, None] + 1 - np.arange(1, d + 1)]  # x - t[span+1-j]
+        right = t[span[:, None] + np.arange(1, d + 1)] - x[:, None]  # t[span+j] - x
+        nxt = np.zeros((len(x), d + 1))
+        for r in range(d):
+            term = values[:, r] / (right[:, r] + left[:, d - 1 - r])
+            nxt[:, r] += right[:, r] * term
+            nxt[:, r + 1] = left[:, d - 1 - r] * term
+        values = nxt
+    out = np.zeros((len(x), n))
+    np.put_along_axis(out, span[:, None] - degree + np.arange(degree + 1), values, axis=1)
+    return out
+
+
+def _gam_features(x: np.ndarray) -> np.ndarray:
+    """Cubic regression splines of each input (8 knots for up to 2 inputs, else 5) and, for 2
+    or more inputs, the products of every two of their columns (tensor-product terms)."""
+    knots = 8 if x.shape[1] <= 2 else 5
+    basis = np.column_stack([spline_basis(col, knots) for col in x.T])
+    if x.shape[1] < 2:
+        return basis
+    i, j = np.triu_indices(basis.shape[1], 1)
+    return np.column_stack([basis, basis[:, i] * basis[:, j]])
+
+
 def _regress(x: np.ndarray, y: np.ndarray, max_gp_draws: int, seed: int) -> np.ndarray:
     """Fitted values of a smooth regression of each column of y on x."""
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import PolynomialFeatures, SplineTransformer, StandardScaler
-
-    spread = x.std(axis=0)
-    x = x[:, spread > 0]
+    x = x[:, np.ptp(x, axis=0) > 0]  # (a std can be a rounding error above 0)
     if x.shape[1] == 0:  # the inputs do not vary: nothing to learn
         return np.broadcast_to(y.mean(axis=0), y.shape).copy()
     if x.shape[1] <= MAX_GAM_INPUTS:  # fewer knots per input as inputs are added
-        knots = 8 if x.shape[1] <= 2 else 5
-        steps = [StandardScaler(), SplineTransformer(n_knots=knots, degree=3, knots="quantile")]
-        if x.shape[1] >= 2:  # pairwise (tensor-product) terms of the splines
-            steps.append(PolynomialFeatures(degree=2, interaction_only=True, include_bias=False))
-        return ridge_loo_fit(make_pipeline(*steps).fit_transform(x), y)
+        return ridge_loo_fit(_gam_features(x), y)
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+    from sklearn.preprocessing import StandardScaler
 
     rng = np.random.default_rng(seed)
     idx = rng.choice(x.shape[0], size=min(max_gp_draws, x.shape[0]), replace=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import sys
 import textwrap
 import time
@@ -22,6 +23,7 @@ from .dominance import STATUS_NOTE, icer_words, incremental_text, versus_text
 from .evaluate import COST_CATEGORIES, EFFECTS, INFUSED, clinical_groups
 from .examples import DEFAULT_WORKBOOK
 from .grid import grid_label
+from .io.background import files_in_background
 from .io.outputs import OutputError, Transaction, check_input, transaction
 from .io.workbook_in import load_workbook, write_template
 from .io.workbook_out import build_results_workbook, placeholder_events, save_workbook
@@ -107,6 +109,7 @@ def _model(workbook: Path, scenario: str | None = None) -> Model:
         with stage("workbook read and validation"):
             model = load_workbook(workbook, scenario=scenario)
             model.settings.validate()
+            gc.collect()  # the reader's garbage now, not in a __del__ that would lose a Ctrl-C
     except ValueError as err:
         raise ValueError(f"{workbook}: {err}") from None
     for warning in model.warnings:  # accepted, but an analyst should know
@@ -232,34 +235,44 @@ def cmd_psa(args: argparse.Namespace) -> int:
             if cluster is not None:
                 cluster.close()
         elapsed = time.perf_counter() - start
-        with stage("NetCDF"):
-            draws.to_netcdf(nc)
-        with stage("base-case sheets"):
-            wb = build_results_workbook(run(model), workbook, args.scenario)
         st = model.settings
         grid = np.linspace(0.0, 3 * max(st.wtp), 61)
-        population = args.population if args.population is not None else st.evpi_population
-        years = args.years if args.years is not None else st.evpi_years
-        groups = {f"curve {g}": list(members) for g, (members, _) in model.covariance.items()}
-        from .io.workbook_uncertainty import add_psa_sheets
-
-        with stage("PSA sheets"):
-            add_psa_sheets(wb, draws, grid, population=population or None,
-                           years=years or None, evppi_groups=groups or None)
-        with stage("workbook save"):
-            save_workbook(wb, out, force=args.force)
-        with stage("figures"):
-            figures = _psa_figures(draws, grid, out, args.force)
+        concurrent = client is not None or (args.threads or available_cores()) > 1
+        with files_in_background(tx, out, lambda scratch: _psa_figures(
+                draws, grid, scratch / out.name), concurrent) as figures:
+            _psa_workbook(args, model, workbook, draws, grid, out, nc)
+            with stage("figures"):
+                paths = figures()
     print(_psa_table(draws))
     where = ("on the Dask cluster" if client is not None
              else f"on {args.threads or available_cores()} thread(s)")
     print(f"\n{args.draws:,} draws in {elapsed:.1f} s {where}; draws: {nc}; workbook: {out}")
-    print("figures: " + ", ".join(str(p) for p in figures if p.suffix == ".png"))
+    print("figures: " + ", ".join(str(p) for p in paths if p.suffix == ".png"))
     return 0
 
 
-def _psa_figures(draws, grid, out: Path, force: bool) -> list[Path]:
-    """CE plane, CEAC/CEAF and EVPI as PNG and SVG beside the workbook."""
+def _psa_workbook(args: argparse.Namespace, model: Model, workbook: Path, draws, grid,
+                  out: Path, nc: Path) -> None:
+    """The PSA's NetCDF file of draws and its results workbook (base case and PSA sheets)."""
+    with stage("NetCDF"):
+        draws.to_netcdf(nc)
+    with stage("base-case sheets"):
+        wb = build_results_workbook(run(model), workbook, args.scenario)
+    st = model.settings
+    population = args.population if args.population is not None else st.evpi_population
+    years = args.years if args.years is not None else st.evpi_years
+    groups = {f"curve {g}": list(members) for g, (members, _) in model.covariance.items()}
+    from .io.workbook_uncertainty import add_psa_sheets
+
+    with stage("PSA sheets"):
+        add_psa_sheets(wb, draws, grid, population=population or None,
+                       years=years or None, evppi_groups=groups or None)
+    with stage("workbook save"):
+        save_workbook(wb, out, force=args.force)
+
+
+def _psa_figures(draws, grid, out: Path) -> list[Path]:
+    """CE plane, CEAC/CEAF and EVPI as PNG and SVG beside the workbook ``out``."""
     from .cea import ceac, ceaf, evpi
     from .plots import plot_ce_plane, plot_ceac, plot_evpi
 
@@ -269,11 +282,10 @@ def _psa_figures(draws, grid, out: Path, force: bool) -> list[Path]:
     inc_qaly = {n: qaly[:, i] - qaly[:, 0] for i, n in enumerate(names) if i}
     wtp = decision_wtp(draws.model, grid)
     base = out.with_suffix("")
-    return [*plot_ce_plane(inc_cost, inc_qaly, names[0], wtp, f"{base}-ce-plane", names=names,
-                           force=force),
+    return [*plot_ce_plane(inc_cost, inc_qaly, names[0], wtp, f"{base}-ce-plane", names=names),
             *plot_ceac(ceac(cost, qaly, grid, names), ceaf(cost, qaly, grid, names),
-                       f"{base}-ceac", names=names, force=force),
-            *plot_evpi(grid, evpi(cost, qaly, grid), f"{base}-evpi", force=force)]
+                       f"{base}-ceac", names=names),
+            *plot_evpi(grid, evpi(cost, qaly, grid), f"{base}-evpi")]
 
 
 

@@ -42,7 +42,7 @@ from .evaluate import INFUSED, clinical_groups
 from .io.outputs import atomic_path, transaction
 from .labels import COST_LABELS, curve_labels
 from .model import Model
-from .psa import progress_bar
+from .psa import available_cores, progress_bar
 from .report_analyses import thresholds, uncertainty
 from .report_cheers import cheers_items
 from .report_html import (
@@ -398,10 +398,49 @@ def _meta(model: Model, input_path, scenario, psa_draws) -> str:
 
 
 # -- writing -----------------------------------------------------------------------------------
+def _write(model: Model, path: Path, figs: _Figures, input_path, psa_draws: int, seed,
+           budget: pd.DataFrame | None, scenario: str | None, progress: bool) -> str:
+    """Compose the report's sections (figures into ``figs``) and write the HTML; its text."""
+    bar = progress_bar(len(SECTIONS) + 3, progress, desc="report", unit="step")  # run, write
+
+    def step(name: str, work: Callable[[], Any]) -> Any:
+        """One step of the report, shown on the progress bar and timed (HECON_TIMINGS)."""
+        bar.set_postfix_str(name, refresh=False)
+        with stage(_STAGES.get(name, "report sections")):
+            out = work()
+        bar.update()
+        return out
+
+    res = step("base case", lambda: run(model))
+    notes: list[str] = []
+    cur = model.settings.currency
+    key = step("summary", lambda: _key_figure(res, figs))
+    note, prices = step("thresholds", lambda: thresholds(model, notes))
+    body = {"summary": executive_summary(res, prices, key), "thresholds": note + prices}
+    for name, work in (
+            ("overview", lambda: _overview(model, figs)), ("inputs", lambda: _inputs(model)),
+            ("survival", lambda: _survival(model, figs)),
+            ("traces", lambda: _traces(res, figs)), ("results", lambda: _results(res, figs)),
+            ("costs", lambda: _costs(res, figs)),
+            ("uncertainty", lambda: uncertainty(model, psa_draws, seed, figs, notes,
+                                                progress)),
+            ("validation", lambda: validation(res)),
+            ("budget", lambda: _budget(budget, cur, figs)),
+            ("cheers", lambda: _cheers(psa_draws > 0)),
+            ("methods", lambda: _methods(res, scenario, notes))):
+        body[name] = step(name, work)
+    text = figs.finish(step("document", lambda: _document(
+        model, body, _meta(model, input_path, scenario, psa_draws))))
+    with atomic_path(path) as tmp:
+        step("writing", lambda: tmp.write_text(text, encoding="utf-8"))
+    bar.close()
+    return text
+
+
 def write_report(model: Model, path: str | Path, *, input_path: str | Path | None = None,
                  psa_draws: int = 0, seed: int | None = None, force: bool = False,
                  budget: pd.DataFrame | None = None, scenario: str | None = None,
-                 progress: bool = False) -> ReportInfo:
+                 progress: bool = False, processes: int | None = None) -> ReportInfo:
     """Write the self-contained HTML report of ``model`` to ``path`` and its figures (PNG, 300
     dpi, and SVG) to ``<stem>-figures/`` beside it.
 
@@ -410,7 +449,9 @@ def write_report(model: Model, path: str | Path, *, input_path: str | Path | Non
     ``budget``: a table from :func:`hecon.budget_impact.budget_impact` (year × current, new,
     impact, pmpm); ``scenario``: the scenario name for the methods text; ``progress``: progress
     bars on standard error (the report's steps, and the PSA's draws: ONE PSA, which every
-    figure and table of the uncertainty section uses). Written atomically; an existing HTML
+    figure and table of the uncertainty section uses); ``processes``: figures drawn at a time
+    by forked processes while the report goes on (default: one per core, none on one core;
+    0: drawn here, in turn; the same files either way). Written atomically; an existing HTML
     file or non-empty figure directory is replaced only with ``force``.
     """
     path = Path(path)
@@ -418,42 +459,13 @@ def write_report(model: Model, path: str | Path, *, input_path: str | Path | Non
     psa_draws = int(psa_draws)
     model.settings.validate()
     inputs = [] if input_path is None else [input_path]
+    if processes is None:  # one core: nothing to gain by drawing aside
+        processes = available_cores() if available_cores() > 1 else 0
     with transaction(inputs, force=force) as tx:
         tx.claim(path)
         tx.claim(figure_dir, folder=True)
-        figs = _Figures(tx.stage_folder(figure_dir))
-        bar = progress_bar(len(SECTIONS) + 3, progress, desc="report", unit="step")  # run, write
-
-        def step(name: str, work: Callable[[], Any]) -> Any:
-            """One step of the report, shown on the progress bar and timed (HECON_TIMINGS)."""
-            bar.set_postfix_str(name, refresh=False)
-            with stage(_STAGES.get(name, "report sections")):
-                out = work()
-            bar.update()
-            return out
-
-        res = step("base case", lambda: run(model))
-        notes: list[str] = []
-        cur = model.settings.currency
-        key = step("summary", lambda: _key_figure(res, figs))
-        note, prices = step("thresholds", lambda: thresholds(model, notes))
-        body = {"summary": executive_summary(res, prices, key), "thresholds": note + prices}
-        for name, work in (
-                ("overview", lambda: _overview(model, figs)), ("inputs", lambda: _inputs(model)),
-                ("survival", lambda: _survival(model, figs)),
-                ("traces", lambda: _traces(res, figs)), ("results", lambda: _results(res, figs)),
-                ("costs", lambda: _costs(res, figs)),
-                ("uncertainty", lambda: uncertainty(model, psa_draws, seed, figs, notes,
-                                                    progress)),
-                ("validation", lambda: validation(res)),
-                ("budget", lambda: _budget(budget, cur, figs)),
-                ("cheers", lambda: _cheers(psa_draws > 0)),
-                ("methods", lambda: _methods(res, scenario, notes))):
-            body[name] = step(name, work)
-        text = step("document", lambda: _document(
-            model, body, _meta(model, input_path, scenario, psa_draws)))
-        with atomic_path(path) as tmp:
-            step("writing", lambda: tmp.write_text(text, encoding="utf-8"))
-        bar.close()
+        with _Figures(tx.stage_folder(figure_dir), int(processes)) as figs:
+            text = _write(model, path, figs, input_path, psa_draws, seed, budget, scenario,
+                          progress)
     return ReportInfo(path, figs.paths(figure_dir), list(SECTIONS), len(text.encode("utf-8")))
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .dominance import money
+from .io.background import Forked, can_fork
 from .timings import stage
 
 __all__ = ["STYLE", "_Figures", "_Raw", "_esc", "_finite", "_icer", "_money", "_num", "_p",
@@ -106,30 +108,82 @@ def inline_svg(text: str, prefix: str, label_id: str | None = None) -> str:
 
 
 class _Figures:
-    """Draws figures into a directory and returns them as numbered HTML ``<figure>``s."""
+    """Draws figures into a directory and returns them as numbered HTML ``<figure>``s.
 
-    def __init__(self, directory: Path):
+    With ``processes`` > 0 (and fork available, :mod:`hecon.io.background`), up to that many
+    figures are drawn at a time by forked processes while the report goes on: :meth:`add`
+    returns the ``<figure>`` with a placeholder for its SVG (a draw must not depend on
+    anything changed after it is added), and :meth:`finish` waits for the drawings and puts
+    each SVG in place. Otherwise :meth:`add` draws at once. Leaving the ``with`` block ends
+    the drawings still running (a failed report)."""
+
+    def __init__(self, directory: Path, processes: int = 0):
         self.directory = directory
         self.names: list[str] = []
+        self._processes = processes if can_fork() else 0
+        self._queue: list[tuple[str, Callable[[Path], object]]] = []
+        self._jobs: dict[str, Forked] = {}
 
     def add(self, name: str, draw: Callable[[Path], object], caption: str) -> str:
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
         if name in self.names:
             raise ValueError(f"duplicate figure name {name!r}")
         with stage("figures"):
-            draw(self.directory / name)
-            svg = (self.directory / f"{name}.svg").read_text(encoding="utf-8")
+            if self._processes:
+                self._queue.append((name, draw))
+                self._start()
+            else:
+                draw(self.directory / name)
         self.names.append(name)
         number = len(self.names)
         fid = f"fig-{name}"
-        return (f'<figure id="{fid}">\n{inline_svg(svg, fid, f"{fid}-caption")}\n'
+        svg = self._svg(name) if not self._processes else _placeholder(name)
+        return (f'<figure id="{fid}">\n{svg}\n'
                 f'<figcaption id="{fid}-caption"><strong>Figure {number}.</strong> '
                 f"{_esc(caption)} "
                 f'<span class="files">Files: {name}.png, {name}.svg</span></figcaption>'
                 "\n</figure>\n")
 
+    def _svg(self, name: str) -> str:
+        fid = f"fig-{name}"
+        svg = (self.directory / f"{name}.svg").read_text(encoding="utf-8")
+        return inline_svg(svg, fid, f"{fid}-caption")
+
+    def _start(self) -> None:
+        """Collect the drawings done; fork queued ones while fewer than ``processes`` run."""
+        for name in [n for n, job in self._jobs.items() if job.ready()]:
+            self._jobs.pop(name).result()
+        while self._queue and len(self._jobs) < self._processes:
+            name, draw = self._queue.pop(0)
+            self._jobs[name] = Forked(partial(draw, self.directory / name))
+
+    def finish(self, text: str) -> str:
+        """``text`` with each figure's SVG in place of its placeholder, once all are drawn."""
+        with stage("figures"):
+            while self._queue or self._jobs:
+                if self._jobs:
+                    name = next(iter(self._jobs))
+                    self._jobs.pop(name).result()
+                self._start()
+            for name in self.names if self._processes else ():
+                text = text.replace(_placeholder(name), self._svg(name), 1)
+        return text
+
     def paths(self, directory: Path) -> list[Path]:
         return [directory / f"{n}.{ext}" for n in self.names for ext in ("png", "svg")]
+
+    def __enter__(self) -> _Figures:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for job in self._jobs.values():
+            job.cancel()
+        self._jobs.clear()
+        self._queue.clear()
+
+
+def _placeholder(name: str) -> str:
+    return f"<!-- hecon figure {name} -->"
 
 
 STYLE = """

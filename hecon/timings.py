@@ -7,7 +7,8 @@ standard error when the command ends, one line per stage::
 Stages nest: a stage's time excludes the stages inside it, so the stages add up to the
 ``total`` line (the time in :func:`hecon.cli.main`; interpreter start-up is outside it). A stage
 entered again adds to its time. Off (the default), :func:`stage` costs one dictionary look-up.
-Only the main thread's stages are recorded.
+Only the main thread's stages are recorded: the ``figures`` of ``hecon psa`` and ``hecon report``,
+drawn by a forked process meanwhile (:mod:`hecon.io.background`), count the time waited for them.
 """
 
 from __future__ import annotations

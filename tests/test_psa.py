@@ -166,6 +166,28 @@ def test_ridge_loo_fit_is_ridgecv_in_one_pass(inputs):
     assert ridge_loo_fit(x, line[:, None])[:, 0] == pytest.approx(line, abs=1e-4)
 
 
+@pytest.mark.parametrize("inputs", [1, 2, 3, 5])
+def test_evppi_splines_are_scikit_learns(inputs):
+    """EVPPI's regression splines (numpy, de Boor) are scikit-learn's standardized quantile
+    SplineTransformer with PolynomialFeatures' pairwise products, to rounding; a basis sums
+    to one at every value (partition of unity) and ties among the values are fine."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures, SplineTransformer, StandardScaler
+
+    from hecon.cea import _gam_features, spline_basis
+
+    rng = np.random.default_rng(inputs)
+    x = rng.gamma(2.0, 1.0, (600, inputs)) * rng.uniform(1e-3, 1e5, inputs)
+    x[:50, 0] = x[0, 0]  # ties, e.g. the base case repeated
+    knots = 8 if inputs <= 2 else 5
+    steps = [StandardScaler(), SplineTransformer(n_knots=knots, degree=3, knots="quantile")]
+    if inputs >= 2:
+        steps.append(PolynomialFeatures(degree=2, interaction_only=True, include_bias=False))
+    reference = make_pipeline(*steps).fit_transform(x)
+    assert _gam_features(x) == pytest.approx(reference, abs=1e-12)
+    assert spline_basis(x[:, 0], knots).sum(axis=1) == pytest.approx(1.0, abs=1e-12)
+
+
 def test_population_factor():
     assert population_factor(1000, 3, 0.03) == pytest.approx(1000 * (1 + 1 / 1.03 + 1 / 1.03**2))
     with pytest.raises(ValueError, match="population must be >= 0"):

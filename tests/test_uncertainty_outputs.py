@@ -146,6 +146,29 @@ def test_ce_plane_caps_the_draws_written(analyses, monkeypatch):
     assert empty.sheetnames == ["Sheet"]  # nothing written
 
 
+def test_evppi_thread_gives_the_evppis_of_evppi_and_raises_its_errors(analyses, monkeypatch):
+    """The EVPPIs, computed on a thread while the other sheets are written, are those of
+    hecon.cea.evppi on the same draws; an error there is raised by add_psa_sheets."""
+    from hecon.cea import evppi
+
+    d = analyses["psa"]
+    wb = openpyxl.Workbook()
+    wu.add_psa_sheets(wb, d, GRID[:3], evppi_groups={"efficacy": ["hr_cell_therapy", "p_next"]})
+    rows = {r[0]: r[3] for r in _evppi_rows(wb["EVPI"])[2]}
+    cost, qaly = d.cost.to_numpy(), d.effect().to_numpy()
+    wtp = _evppi_rows(wb["EVPI"])[0]
+    params = d.data["parameters"]
+    for name, members in (("efficacy", ["hr_cell_therapy", "p_next"]), ("p_next", ["p_next"])):
+        assert rows[name] == evppi(cost, qaly, params.sel(parameter=members).to_numpy(), wtp)
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(wu, "evppi", bug)
+    with pytest.raises(RuntimeError, match="boom"):
+        wu.add_psa_sheets(openpyxl.Workbook(), d, GRID[:3])
+
+
 def _written(paths: list[Path]) -> None:
     assert sorted(p.suffix for p in paths) == [".png", ".svg"]
     assert all(p.stat().st_size > 1000 for p in paths)

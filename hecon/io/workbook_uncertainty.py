@@ -15,6 +15,7 @@ patients; EVPPI by non-parametric regression (Strong, Oakley & Brennan, Med Deci
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,6 +38,7 @@ from ..cea import (
 )
 from ..dominance import icer_cell
 from ..labels import COLOURS
+from ..psa import _as_completed_interruptible
 from ..timings import stage
 from .workbook_out import MONEY, SHARE, YEARS, note
 from .xlsx import charts_extent, font, page_setup, put, write_table
@@ -122,7 +124,8 @@ def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: ArrayLike,
     """Add "PSA summary", "CE plane", "CEAC" and "EVPI" sheets (QALYs; ``comparator``
     defaults to the model's first strategy). With ``population`` (patients a year) and
     ``years``, EVPI and EVPPI are also given for the population (:func:`population_factor` at
-    the outcome discount rate)."""
+    the outcome discount rate). The EVPPIs (numpy, which lets other threads run) are computed
+    on a second thread while the other sheets are written."""
     if (population is None) != (years is None):
         raise ValueError("give both population and years, or neither")
     names, comparator, cost, qaly = _draws(psa, comparator)
@@ -131,16 +134,25 @@ def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: ArrayLike,
             raise ValueError(f"EVPPI group {g!r}: unknown parameter(s) {', '.join(missing)}")
     grid = np.sort(np.asarray(wtp_grid, dtype=float))
     wtp = decision_wtp(psa.model, grid)
-    _psa_summary(wb.create_sheet("PSA summary"), psa, names, cost, qaly)
-    _ce_plane(wb.create_sheet("CE plane"), names, comparator, cost, qaly, wtp)
-    _ceac(wb.create_sheet("CEAC"), names, cost, qaly, grid)
-    factor = None
-    if population is not None and years is not None:  # both or neither, checked above
-        factor = population_factor(population, years, psa.model.settings.discount_outcomes)
-    ws = wb.create_sheet("EVPI")
-    _evpi(ws, psa, cost, qaly, grid, factor, (population, years))
-    if len(names) > 1:
-        _evppi(ws, psa, names.index(comparator), cost, qaly, wtp, factor, evppi_groups or {})
+    with ThreadPoolExecutor(1) as pool:
+        params = psa.data["parameters"]
+        entries = pool.submit(_evppi_entries, params.to_numpy(),
+                              [str(p) for p in params["parameter"].to_numpy()],
+                              names.index(comparator), cost, qaly, wtp, evppi_groups or {}
+                              ) if len(names) > 1 else None
+        _psa_summary(wb.create_sheet("PSA summary"), psa, names, cost, qaly)
+        _ce_plane(wb.create_sheet("CE plane"), names, comparator, cost, qaly, wtp)
+        _ceac(wb.create_sheet("CEAC"), names, cost, qaly, grid)
+        factor = None
+        if population is not None and years is not None:  # both or neither, checked above
+            factor = population_factor(population, years, psa.model.settings.discount_outcomes)
+        ws = wb.create_sheet("EVPI")
+        _evpi(ws, psa, cost, qaly, grid, factor, (population, years))
+        if entries is not None:
+            with stage("EVPPI"):  # the wait for the thread
+                for _ in _as_completed_interruptible([entries]):
+                    pass
+            _evppi(ws, entries.result(), wtp, factor)
     _finish(ws)
 
 
@@ -258,11 +270,10 @@ def _evpi(ws: Worksheet, psa: PSAResults, cost: np.ndarray, qaly: np.ndarray,
            "F4", ws)
 
 
-def _evppi_candidates(psa: PSAResults, inb: np.ndarray) -> list[str]:
-    """Parameters that vary across draws, at most :data:`MAX_EVPPI_PARAMETERS` of them, by the
-    largest |correlation| with any strategy's incremental net benefit."""
-    x = psa.data["parameters"].to_numpy()
-    names = list(psa.data["parameter"].to_numpy())
+def _evppi_candidates(x: np.ndarray, names: list[str], inb: np.ndarray) -> list[str]:
+    """Parameters (columns ``names`` of the draws ``x``) that vary across draws, at most
+    :data:`MAX_EVPPI_PARAMETERS` of them, by the largest |correlation| with any strategy's
+    incremental net benefit."""
     sd_x, sd_y = x.std(axis=0), inb.std(axis=0)
     varying = np.flatnonzero(sd_x > 0)
     if not varying.size:
@@ -274,24 +285,31 @@ def _evppi_candidates(psa: PSAResults, inb: np.ndarray) -> list[str]:
     return [str(names[i]) for i in order]
 
 
-def _evppi(ws: Worksheet, psa: PSAResults, i0: int, cost: np.ndarray, qaly: np.ndarray,
-           wtp: float, factor: float | None, groups: dict[str, list[str]]) -> None:
-    """The EVPPI table below the EVPI table, at ``wtp``, with the EVPI at ``wtp`` on top."""
-    params = psa.data["parameters"]
+def _evppi_entries(x: np.ndarray, names: list[str], i0: int, cost: np.ndarray,
+                   qaly: np.ndarray, wtp: float, groups: dict[str, list[str]]
+                   ) -> list[tuple[str, str, int, float]]:
+    """(name, kind, parameters, EVPPI at ``wtp``) of all parameters (the EVPI), each group, and
+    each candidate parameter (largest EVPPI first); ``x``: the draws of the parameters
+    ``names`` (plain arrays: this runs on a thread of its own)."""
     nmb = net_benefit(cost, qaly, wtp)
     inb = np.delete(nmb - nmb[:, [i0]], i0, axis=1)
     total = max(float(evpi(cost, qaly, wtp)[0]), 0.0)
 
     def value(members: list[str]) -> float:
-        return evppi(cost, qaly, params.sel(parameter=members).to_numpy(), wtp)
+        return evppi(cost, qaly, x[:, [names.index(m) for m in members]], wtp)
 
-    with stage("EVPPI"):
-        singles = sorted(((p, value([p])) for p in _evppi_candidates(psa, inb)),
-                         key=lambda pv: -pv[1])
-        varying = int((params.std("draw") > 0).sum())
-        entries = [("All parameters (EVPI)", "all", varying, total)]
-        entries += [(g, "group", len(m), value(list(m))) for g, m in groups.items()]
-        entries += [(p, "parameter", 1, v) for p, v in singles]
+    singles = sorted(((p, value([p])) for p in _evppi_candidates(x, names, inb)),
+                     key=lambda pv: -pv[1])
+    varying = int((x.std(axis=0) > 0).sum())
+    entries = [("All parameters (EVPI)", "all", varying, total)]
+    entries += [(g, "group", len(m), value(list(m))) for g, m in groups.items()]
+    return entries + [(p, "parameter", 1, v) for p, v in singles]
+
+
+def _evppi(ws: Worksheet, entries: list[tuple[str, str, int, float]], wtp: float,
+           factor: float | None) -> None:
+    """The EVPPI table below the EVPI table, at ``wtp``, with the EVPI at ``wtp`` on top."""
+    total = entries[0][3]
     top = ws.max_row + 2
     put(ws, top, 1, f"Expected value of partial perfect information (EVPPI) at ${wtp:,.0f} per "
                     "QALY (Strong, Oakley & Brennan 2014)").font = font(bold=True)

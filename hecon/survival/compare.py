@@ -12,7 +12,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.optimize import brentq
 
 from .base import Distribution, as_times
 
@@ -93,6 +92,8 @@ def _violations(good: Distribution, bad: Distribution, grid: np.ndarray, h_good:
     def crossing(a: float, b: float, level: float) -> float:
         """Where h_good - h_bad changes sign in [a, b]; ``level``, the end where the hazards
         are equal within the tolerance, if it does not."""
+        from scipy.optimize import brentq  # here: importing it costs ~0.3 s at every start
+
         def gap(t: float) -> float:
             return float(_hazard(good, t) - _hazard(bad, t))
         return brentq(gap, a, b, xtol=1e-12 * b) if gap(a) * gap(b) < 0 else level

@@ -22,7 +22,6 @@ from typing import cast
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.optimize import least_squares, minimize
 from scipy.special import expit, logit, ndtri
 
 from .adjust import MixtureCure
@@ -274,6 +273,8 @@ def _hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float) -> 
 def _maximise(space: _Space, starts: Sequence[ArrayLike], data: _Data, family: str,
               names: tuple[str, ...]) -> FittedDistribution:
     """BFGS from each start (natural parameters); the best optimum with its covariance."""
+    from scipy.optimize import minimize  # here: importing it costs ~0.3 s at every start
+
     k = len(space.kinds)
 
     def objective(xs: np.ndarray) -> np.ndarray:  # -log L per unit weight, a batch of rows
@@ -487,6 +488,8 @@ def fit_landmarks(times: ArrayLike, surv: ArrayLike, family: str,
         starts = [_linearised_start(family, t, s, w) or ([-np.log(rate), 1.0]
                                                          if family == "lognormal"
                                                          else [1.0, 1.0 / rate])]
+    from scipy.optimize import least_squares
+
     best = min((least_squares(residuals, space.unconstrained(p), method="lm", x_scale="jac",
                               xtol=1e-15, ftol=1e-15, gtol=1e-15) for p in starts),
                key=lambda r: r.cost)
