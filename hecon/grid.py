@@ -67,8 +67,10 @@ def grid_parts(st: Settings) -> tuple[Part, ...]:
     """The runs of a model's grid, one per tier: the user's cycle up to ``fine_years``, cycles
     of ``coarse_days`` up to ``tail_years`` and, when ``tail_days`` is set, cycles of
     ``tail_days`` to the horizon. Each boundary is rounded up to whole cycles of the tier after
-    it; a tier of no cycles is left out (``fine_years`` 0), and a tier that would be followed
-    by fewer than two cycles to the horizon runs to the horizon itself. One part (the user's
+    it, and later if the tier would otherwise have a single cycle (every within-cycle method,
+    Simpson's rule too, then has two); a tier of no cycles is left out (``fine_years`` 0), and
+    a tier that would be followed by fewer than two cycles to the horizon runs to the horizon
+    itself. One part (the user's
     cycle, or the coarse cycle from the start) is a uniform grid."""
     tiers: list[tuple[int, float]] = [(1, np.inf)]  # (user cycles per cycle, years it ends)
     for days, begin in ((st.coarse_days, st.fine_years), (st.tail_days, st.tail_years)):
@@ -85,6 +87,8 @@ def grid_parts(st: Settings) -> tuple[Part, ...]:
         if i + 1 < len(tiers):
             nxt = tiers[i + 1][0]
             boundary = _whole(until, nxt * st.cycle_years) * nxt
+            if start < boundary < start + 2 * step:  # at least two of its own cycles
+                boundary = -(-(start + 2 * step) // nxt) * nxt
             if _whole(st.horizon, nxt * st.cycle_years) * nxt - boundary >= 2 * nxt:
                 end = boundary
         if end > start:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import one_line_model
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import hecon
@@ -124,6 +124,9 @@ def test_three_tiers_count_every_cycle_once():
     assert sum(x.count.sum() for x in w) == 1 + 56 + 14 + 11
     assert grid_label(cfg) == ("7-day cycles for 1.07 years, then 28-day cycles to 2.15 years, "
                                "then 112-day cycles")
+    # a middle tier of one cycle (tail from 1.1 years: 15 x 28 days) is made two
+    short = grid_parts(dataclasses.replace(cfg, tail_years=1.1))
+    assert [(p.n_cycles - p.skip, p.step) for p in short][1] == (2, 4)
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +308,7 @@ def test_psa_is_bit_identical_across_chunks_on_the_non_uniform_grid():
 
 
 @settings(max_examples=25, deadline=None)
+@example(fine_years=1.0, step=4, method="simpson", rate=0.0, tail_after=0.125, tail_step=3)
 @given(fine_years=st.floats(0.0, 8.0), step=st.integers(1, 6),
        method=st.sampled_from(["none", "half-cycle", "trapezoid", "simpson"]),
        rate=st.sampled_from([0.0, 0.035]), tail_after=st.floats(0.05, 6.0),
