@@ -89,3 +89,23 @@ def test_report_command(template, tmp_path, capsys):
     html = out.read_text()
     assert 'id="cheers"' in html and 'id="methods"' in html
     assert main(["report", str(template), "-o", str(out)]) == 2  # no clobber without --force
+
+
+def test_the_program_exits_quickly_with_main_s_code_and_everything_printed(template, tmp_path):
+    """``hecon`` (hecon.cli.entry) skips the interpreter's teardown once main has returned:
+    exit codes are main's, and stdout piped to a file is complete (flushed before exiting)."""
+    import subprocess
+    import sys
+
+    def hecon(*argv):
+        return subprocess.run([sys.executable, "-m", "hecon", *argv], capture_output=True,
+                              text=True, cwd=tmp_path)
+
+    done = hecon("run", str(template), "-o", str(tmp_path / "r.xlsx"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith(f"results workbook: {tmp_path / 'r.xlsx'}")
+    assert "Incremental analysis" in done.stdout and (tmp_path / "r.xlsx").stat().st_size
+    assert hecon("--help").returncode == 0
+    assert hecon("run", "--no-such-option").returncode == 2
+    missing = hecon("run", str(tmp_path / "missing.xlsx"))
+    assert missing.returncode == 2 and "input workbook not found" in missing.stderr
