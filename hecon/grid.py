@@ -28,7 +28,8 @@ infusion's timing within a coarse cycle) than it gained. Measured on the default
 the all-weekly model (largest error over strategies and costs, LYs, QALYs, evLYG; 300 PSA
 draws): weekly for 3 years then 28-day cycles, 671 points, 0.006% (draws 0.06%); weekly for 1
 year, 28-day cycles to 10 years, then 112-day cycles (the default workbook), 319 points,
-0.024% (draws 0.09%); weekly for 1 year then 56-day cycles, 313 points, 0.034% (draws 0.23%).
+0.024% (draws 0.09%; 0.10% on another 60); weekly for 1 year then 56-day cycles, 313 points,
+0.034% (draws 0.23%).
 The reporting grid stays the user's cycle, up to the end of the last part (so that the
 per-cycle amounts add up to the totals): after H_1, occupancies are interpolated linearly
 between a part's points, and per-cycle amounts (costs, line starts) of a part's cycle are

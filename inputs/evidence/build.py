@@ -1135,8 +1135,8 @@ SETTING_NOTES = {
     "coarse_days": "time grid (speed, not evidence): weekly cycles for the first year (CAR T "
                    "pathway, early toxicity), 28-day cycles to 10 years, then 112-day cycles; "
                    "within 0.03% of the all-weekly model on every strategy's costs, LYs and QALYs "
-                   "and within 0.1% in PSA draws (tests/test_grid.py); blank for weekly "
-                   "throughout",
+                   "in the base case, and PSA draws within 0.15% (largest seen 0.10%; "
+                   "tests/test_grid.py); blank for weekly throughout",
     "utility_norms": "US EQ-5D-5L norms 0.815 (55-64), 0.824 (65-74), 0.811 (75+) (Jiang et al., "
                      "QoL Res 2021;30:803)",
 }
