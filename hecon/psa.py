@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -159,57 +160,79 @@ def run_chunks(fn, shared, seeds: list, spans: list[tuple[int, int]], threads: i
     one per available core; glibc is then asked to keep freed memory for reuse, see
     :mod:`hecon.memory`). ``done(a, b)`` is called as each span finishes."""
     pool, parts = None, {}
-    try:  # an interrupt while submitting or waiting cancels the chunks not yet started
-        if client is not None:
-            from dask.distributed import as_completed as dask_completed
+    with ExitStack() as stack:
+        try:  # an interrupt while submitting or waiting cancels the chunks not yet started
+            if client is not None:
+                from dask.distributed import as_completed as dask_completed
 
-            remote = client.scatter(shared, broadcast=True, hash=False)  # a fresh key per run
-            futures = {client.submit(fn, remote, seeds[a:b], a, pure=False): (a, b)
-                       for a, b in spans}
-            completed: Iterable = dask_completed(futures)
-        else:
-            threads = available_cores() if threads is None else int(threads)
-            if threads < 1:
-                raise ValueError(f"threads must be >= 1, got {threads}")
-            keep_freed_memory()
-            pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
-            futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
-            completed = _as_completed_interruptible(futures)
-        for fut in completed:
-            a, b = futures[fut]
-            parts[a] = fut.result()
-            if done is not None:
-                done(a, b)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+                remote = client.scatter(shared, broadcast=True, hash=False)  # a fresh key
+                futures = {client.submit(fn, remote, seeds[a:b], a, pure=False): (a, b)
+                           for a, b in spans}
+                completed: Iterable = dask_completed(futures)
+            else:
+                threads = available_cores() if threads is None else int(threads)
+                if threads < 1:
+                    raise ValueError(f"threads must be >= 1, got {threads}")
+                keep_freed_memory()
+                deliver = stack.enter_context(_deferred_signals())  # before any submission
+                pool = ThreadPoolExecutor(max_workers=min(threads, len(spans)))
+                futures = {pool.submit(fn, shared, seeds[a:b], a): (a, b) for a, b in spans}
+                completed = _as_completed_interruptible(futures, deliver)
+            for fut in completed:
+                a, b = futures[fut]
+                parts[a] = fut.result()
+                if done is not None:
+                    done(a, b)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
     return parts
 
 
-def _as_completed_interruptible(futures):
-    """Futures as they complete. Ctrl-C (SIGINT) and SIGTERM are acted on only between waits,
-    never inside the pool's locks (an exception raised there can leave a lock half-released):
-    the signal's previous handler then runs, as it would have (KeyboardInterrupt; the CLI's
-    exit 143 on SIGTERM)."""
+@contextmanager
+def _deferred_signals() -> Iterator[Callable[[], None]]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM while the block runs (in the main thread; elsewhere
+    signals cannot be handled anyway) and yield ``deliver``, which acts on those caught so far
+    as their previous handlers would have (:func:`_deliver`: KeyboardInterrupt; the CLI's exit
+    143 on SIGTERM). A signal is then never raised inside a pool's locks (an exception raised
+    there can leave a lock half-released) nor in a ``__del__`` run by the garbage collector
+    (Python drops an exception raised there, and the command would run on). Those caught after
+    the last ``deliver`` are acted on at the end of the block."""
     import signal
     import threading
-    from concurrent.futures import FIRST_COMPLETED, wait
 
-    pending, caught = set(futures), []
+    caught: list[int] = []
     main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, lambda signum, _frame: caught.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
-    try:
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            while caught:
-                _deliver(caught.pop(0), previous)
-            yield from done
-        while caught:  # a signal while the last results were taken
+
+    def deliver() -> None:
+        while caught:
             _deliver(caught.pop(0), previous)
+
+    try:
+        yield deliver
+        deliver()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _as_completed_interruptible(futures, deliver: Callable[[], None] | None = None):
+    """Futures as they complete, with signals deferred (:func:`_deferred_signals`, or the
+    caller's ``deliver``) and acted on between waits."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    if deliver is None:
+        with _deferred_signals() as own:
+            yield from _as_completed_interruptible(futures, own)
+        return
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        deliver()
+        yield from done
+    deliver()  # a signal while the last results were taken
 
 
 def _deliver(signum: int, previous: dict) -> None:

@@ -429,3 +429,32 @@ def test_a_dask_worker_killed_mid_psa_changes_no_result():
     assert killed
     for var in ("costs", "effects", "parameters"):
         assert np.array_equal(local.data[var].to_numpy(), remote.data[var].to_numpy())
+
+
+def test_ctrl_c_while_chunks_are_submitted_is_not_lost(monkeypatch):
+    """A Ctrl-C that arrives while the PSA submits its chunks, even inside a ``__del__`` run by
+    the garbage collector (where Python drops the KeyboardInterrupt it raises), stops the run:
+    signals are deferred before the first submission and acted on at the first wait."""
+    from hecon.psa import run_chunks
+
+    class Garbage:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+    submit = ThreadPoolExecutor.submit
+    calls = []
+
+    def submit_with_interrupt(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            Garbage()  # collected at once: its __del__ raises SIGINT
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", submit_with_interrupt)
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        run_chunks(lambda shared, seeds, a: time.sleep(0.05) or {"x": np.zeros(1)}, None,
+                   list(range(8)), [(a, a + 1) for a in range(8)], threads=1,
+                   done=lambda a, b: finished.append(a))
+    assert len(finished) < 8  # stopped, not run to the end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
