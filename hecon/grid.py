@@ -71,8 +71,8 @@ def grid_parts(st: Settings) -> tuple[Part, ...]:
     it, and later if the tier would otherwise have a single cycle (every within-cycle method,
     Simpson's rule too, then has two); a tier of no cycles is left out (``fine_years`` 0), and
     a tier that would be followed by fewer than two cycles to the horizon runs to the horizon
-    itself. One part (the user's
-    cycle, or the coarse cycle from the start) is a uniform grid."""
+    itself. One part (the user's cycle, or the coarse cycle from the start) is a uniform
+    grid."""
     tiers: list[tuple[int, float]] = [(1, np.inf)]  # (user cycles per cycle, years it ends)
     for days, begin in ((st.coarse_days, st.fine_years), (st.tail_days, st.tail_years)):
         if not days:
@@ -81,22 +81,27 @@ def grid_parts(st: Settings) -> tuple[Part, ...]:
         if step != tiers[-1][0]:
             tiers[-1] = (tiers[-1][0], begin)
             tiers.append((step, np.inf))
+
+    def horizon_end(step: int) -> int:
+        """The horizon in user cycles, rounded up to whole cycles of ``step`` of them."""
+        return _whole(st.horizon, step * st.cycle_years) * step
+
     parts: list[Part] = []
     start = 0  # the tier's first user cycle
     for i, (step, until) in enumerate(tiers):
-        end = _whole(st.horizon, step * st.cycle_years) * step
+        end, last = horizon_end(step), True
         if i + 1 < len(tiers):
             nxt = tiers[i + 1][0]
             boundary = _whole(until, nxt * st.cycle_years) * nxt
             if start < boundary < start + 2 * step:  # at least two of its own cycles
                 boundary = -(-(start + 2 * step) // nxt) * nxt
-            if _whole(st.horizon, nxt * st.cycle_years) * nxt - boundary >= 2 * nxt:
-                end = boundary
+            if horizon_end(nxt) - boundary >= 2 * nxt:
+                end, last = boundary, False
         if end > start:
             parts.append(Part(end // step, step * st.cycle_years, start // step, step))
-        start = end
-        if end >= _whole(st.horizon, step * st.cycle_years) * step:
+        if last:
             break
+        start = end
     return tuple(parts)
 
 
