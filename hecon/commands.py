@@ -235,8 +235,7 @@ def cmd_psa(args: argparse.Namespace) -> int:
             if cluster is not None:
                 cluster.close()
         elapsed = time.perf_counter() - start
-        st = model.settings
-        grid = np.linspace(0.0, 3 * max(st.wtp), 61)
+        grid = draws.wtp_grid()
         concurrent = client is not None or (args.threads or available_cores()) > 1
         with files_in_background(tx, out, lambda scratch: _psa_figures(
                 draws, grid, scratch / out.name), concurrent) as figures:
