@@ -257,10 +257,17 @@ def plot_ce_plane(inc_cost: Mapping[str, Any], inc_qaly: Mapping[str, Any], comp
         lo, hi = ax.get_xlim()
         grid = np.array([min(lo, 0.0), max(hi, 0.0)])
         ax.plot(grid, wtp * grid, color="0.25", linestyle="--", linewidth=1.0,
-                label=f"Threshold: {wtp:,.0f} USD per QALY")
+                label=f"Threshold:\n{wtp:,.0f} USD per QALY")
         ax.set_xlim(lo, hi)
     _thousands(ax, "y")
-    for handle in _legend(ax).legend_handles:  # draws: opaque, legible legend markers
+    handles, labels = ax.get_legend_handles_labels()
+    # below the axes, a column per strategy (its draws over its mean), the threshold last:
+    # never over the draws, and placed without testing each of them as loc="best" would
+    # (0.3 s for 30,000 draws)
+    legend = fig.legend(handles, labels, loc="outside lower center",
+                        ncols=len(inc_cost) + (wtp is not None), fontsize=9, frameon=False,
+                        handlelength=1.5, columnspacing=1.5)
+    for handle in legend.legend_handles:  # draws: opaque, legible legend markers
         if isinstance(handle, PathCollection) and handle.get_sizes()[0] < 20:
             handle.set_alpha(1.0)
             handle.set_sizes([25])
