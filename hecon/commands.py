@@ -237,9 +237,14 @@ def cmd_psa(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - start
         grid = draws.wtp_grid()
         concurrent = client is not None or (args.threads or available_cores()) > 1
-        with files_in_background(tx, out, lambda scratch: _psa_figures(
-                draws, grid, scratch / out.name), concurrent) as figures:
-            _psa_workbook(args, model, workbook, draws, grid, out, nc)
+        from .io.workbook_uncertainty import start_evppi
+
+        groups = {f"curve {g}": list(members) for g, (members, _) in model.covariance.items()}
+        # the EVPPIs and the figures each in a process of their own, while the workbook is written
+        with start_evppi(draws, grid, evppi_groups=groups, concurrent=concurrent) as evppi, \
+                files_in_background(tx, out, lambda scratch: _psa_figures(
+                    draws, grid, scratch / out.name), concurrent) as figures:
+            _psa_workbook(args, model, workbook, draws, grid, out, nc, evppi)
             with stage("figures"):
                 paths = figures()
     print(_psa_table(draws))
@@ -251,8 +256,9 @@ def cmd_psa(args: argparse.Namespace) -> int:
 
 
 def _psa_workbook(args: argparse.Namespace, model: Model, workbook: Path, draws, grid,
-                  out: Path, nc: Path) -> None:
-    """The PSA's NetCDF file of draws and its results workbook (base case and PSA sheets)."""
+                  out: Path, nc: Path, evppi) -> None:
+    """The PSA's NetCDF file of draws and its results workbook (base case and PSA sheets, with
+    the EVPPIs started by :func:`hecon.io.workbook_uncertainty.start_evppi`)."""
     with stage("NetCDF"):
         draws.to_netcdf(nc)
     with stage("base-case sheets"):
@@ -260,12 +266,11 @@ def _psa_workbook(args: argparse.Namespace, model: Model, workbook: Path, draws,
     st = model.settings
     population = args.population if args.population is not None else st.evpi_population
     years = args.years if args.years is not None else st.evpi_years
-    groups = {f"curve {g}": list(members) for g, (members, _) in model.covariance.items()}
     from .io.workbook_uncertainty import add_psa_sheets
 
     with stage("PSA sheets"):
         add_psa_sheets(wb, draws, grid, population=population or None,
-                       years=years or None, evppi_groups=groups or None)
+                       years=years or None, evppi=evppi)
     with stage("workbook save"):
         save_workbook(wb, out, force=args.force)
 
@@ -287,8 +292,6 @@ def _psa_figures(draws, grid, out: Path) -> list[Path]:
             *plot_evpi(grid, evpi(cost, qaly, grid), f"{base}-evpi")]
 
 
-
-#----
 def _psa_table(draws) -> str:
     from .cea import ceac, psa_summary
 

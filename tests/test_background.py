@@ -64,6 +64,15 @@ def test_forked_returns_the_value_computed_in_another_process():
         assert job.result() != os.getpid()
 
 
+@needs_fork
+def test_the_child_runs_at_a_lower_priority_than_the_command():
+    """The command keeps its core; the child takes what it leaves (os.nice caps at 19)."""
+    from hecon.io.background import NICENESS
+
+    assert Forked(lambda: os.nice(0)).result() == min(os.nice(0) + NICENESS, 19)
+    assert Forked(lambda: os.nice(0), concurrent=False).result() == os.nice(0)
+
+
 def test_not_concurrent_runs_here_when_asked():
     job = Forked(os.getpid, concurrent=False)
     assert not job.forked and job.result() == os.getpid()
@@ -89,8 +98,11 @@ def test_an_exception_that_cannot_travel_arrives_as_its_text():
 
 @needs_fork
 def test_a_child_that_dies_is_an_error_not_a_hang():
-    with pytest.raises(RuntimeError, match="ended without a result"):
+    """... that names what the child was making."""
+    with pytest.raises(RuntimeError, match="making the figures ended without a result"):
         Forked(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
+    with pytest.raises(RuntimeError, match="making the EVPPIs ended without a result"):
+        Forked(lambda: os.kill(os.getpid(), signal.SIGKILL), what="the EVPPIs").result()
 
 
 @needs_fork

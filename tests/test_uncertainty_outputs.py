@@ -146,9 +146,9 @@ def test_ce_plane_caps_the_draws_written(analyses, monkeypatch):
     assert empty.sheetnames == ["Sheet"]  # nothing written
 
 
-def test_evppi_thread_gives_the_evppis_of_evppi_and_raises_its_errors(analyses, monkeypatch):
-    """The EVPPIs, computed on a thread while the other sheets are written, are those of
-    hecon.cea.evppi on the same draws; an error there is raised by add_psa_sheets."""
+def test_evppi_process_gives_the_evppis_of_evppi_and_raises_its_errors(analyses, monkeypatch):
+    """The EVPPIs, computed in a forked process while the other sheets are written, are those
+    of hecon.cea.evppi on the same draws; an error there is raised by add_psa_sheets."""
     from hecon.cea import evppi
 
     d = analyses["psa"]
@@ -167,6 +167,23 @@ def test_evppi_thread_gives_the_evppis_of_evppi_and_raises_its_errors(analyses, 
     monkeypatch.setattr(wu, "evppi", bug)
     with pytest.raises(RuntimeError, match="boom"):
         wu.add_psa_sheets(openpyxl.Workbook(), d, GRID[:3])
+
+
+def test_evppis_started_early_give_the_same_sheet(analyses):
+    """EVPPIs started by start_evppi before the workbook is begun (as hecon psa does) fill the
+    EVPI sheet as those add_psa_sheets starts itself; bad groups are refused before anything
+    runs."""
+    from hecon.io.background import can_fork
+
+    d, groups = analyses["psa"], {"efficacy": ["hr_cell_therapy", "p_next"]}
+    here, early = openpyxl.Workbook(), openpyxl.Workbook()
+    wu.add_psa_sheets(here, d, GRID[:3], population=1_000, years=5, evppi_groups=groups)
+    with wu.start_evppi(d, GRID[:3], evppi_groups=groups) as job:
+        assert job.forked == can_fork()
+        wu.add_psa_sheets(early, d, GRID[:3], population=1_000, years=5, evppi=job)
+    assert _evppi_rows(early["EVPI"]) == _evppi_rows(here["EVPI"])
+    with pytest.raises(ValueError, match="unknown parameter"):
+        wu.start_evppi(d, GRID[:3], evppi_groups={"g": ["nope"]})
 
 
 def _written(paths: list[Path]) -> None:

@@ -15,7 +15,7 @@ patients; EVPPI by non-parametric regression (Strong, Oakley & Brennan, Med Deci
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,8 +38,8 @@ from ..cea import (
 )
 from ..dominance import icer_cell
 from ..labels import COLOURS
-from ..psa import _as_completed_interruptible
 from ..timings import stage
+from .background import Forked
 from .workbook_out import MONEY, SHARE, YEARS, note
 from .xlsx import charts_extent, font, page_setup, put, write_table
 from .xlsx_charts import axis_titles
@@ -52,6 +52,7 @@ MAX_PLANE_DRAWS = 5_000  # draws written to the CE plane sheet
 MAX_TORNADO_BARS = 20  # parameters in the tornado chart (widest INMB ranges)
 PRINTED_DRAWS = 25  # rows of the CE plane's table of draws inside the print area
 MAX_EVPPI_PARAMETERS = 30  # single-parameter EVPPIs, by |correlation| with incremental NMB
+EvppiEntry = tuple[str, str, int, float]  # name, kind, number of parameters, EVPPI
 _CEAF_GREY = "A6A6A6"
 
 
@@ -117,29 +118,43 @@ def _draws(psa: PSAResults, comparator: str | None) -> tuple[list[str], str, np.
 
 
 # -- PSA ---------------------------------------------------------------------------------------
-def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: ArrayLike,
-                   comparator: str | None = None, population: float | None = None,
-                   years: int | None = None,
-                   evppi_groups: dict[str, list[str]] | None = None) -> None:
-    """Add "PSA summary", "CE plane", "CEAC" and "EVPI" sheets (QALYs; ``comparator``
-    defaults to the model's first strategy). With ``population`` (patients a year) and
-    ``years``, EVPI and EVPPI are also given for the population (:func:`population_factor` at
-    the outcome discount rate). The EVPPIs (numpy, which lets other threads run) are computed
-    on a second thread while the other sheets are written."""
-    if (population is None) != (years is None):
-        raise ValueError("give both population and years, or neither")
+def start_evppi(psa: PSAResults, wtp_grid: ArrayLike, comparator: str | None = None,
+                evppi_groups: dict[str, list[str]] | None = None,
+                concurrent: bool = True) -> Forked[list[EvppiEntry]]:
+    """Start the EVPPIs of the "EVPI" sheet (:func:`add_psa_sheets`) in a forked process
+    (:class:`hecon.io.background.Forked`; with ``concurrent`` off or without fork, they are
+    computed when asked for), so that they run on a core of their own while the workbook is
+    written. Bad ``comparator`` or ``evppi_groups`` are refused here, before anything runs."""
     names, comparator, cost, qaly = _draws(psa, comparator)
     for g, members in (evppi_groups or {}).items():
         if missing := [m for m in members if m not in psa.model.parameters]:
             raise ValueError(f"EVPPI group {g!r}: unknown parameter(s) {', '.join(missing)}")
+    wtp = decision_wtp(psa.model, np.sort(np.asarray(wtp_grid, dtype=float)))
+    params = psa.data["parameters"]
+    return Forked(partial(_evppi_entries, params.to_numpy(),
+                          [str(p) for p in params["parameter"].to_numpy()],
+                          names.index(comparator), cost, qaly, wtp, evppi_groups or {}),
+                  concurrent and len(names) > 1, what="the EVPPIs")
+
+
+def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: ArrayLike,
+                   comparator: str | None = None, population: float | None = None,
+                   years: int | None = None,
+                   evppi_groups: dict[str, list[str]] | None = None,
+                   evppi: Forked[list[EvppiEntry]] | None = None) -> None:
+    """Add "PSA summary", "CE plane", "CEAC" and "EVPI" sheets (QALYs; ``comparator``
+    defaults to the model's first strategy). With ``population`` (patients a year) and
+    ``years``, EVPI and EVPPI are also given for the population (:func:`population_factor` at
+    the outcome discount rate). ``evppi``: the EVPPIs started by :func:`start_evppi` with the
+    same draws, grid, comparator and groups (e.g. before other outputs are written); if not
+    given they are started here (with ``evppi_groups``) and computed while the other sheets
+    are written."""
+    if (population is None) != (years is None):
+        raise ValueError("give both population and years, or neither")
+    names, comparator, cost, qaly = _draws(psa, comparator)
     grid = np.sort(np.asarray(wtp_grid, dtype=float))
     wtp = decision_wtp(psa.model, grid)
-    with ThreadPoolExecutor(1) as pool:
-        params = psa.data["parameters"]
-        entries = pool.submit(_evppi_entries, params.to_numpy(),
-                              [str(p) for p in params["parameter"].to_numpy()],
-                              names.index(comparator), cost, qaly, wtp, evppi_groups or {}
-                              ) if len(names) > 1 else None
+    with (start_evppi(psa, grid, comparator, evppi_groups) if evppi is None else evppi) as job:
         _psa_summary(wb.create_sheet("PSA summary"), psa, names, cost, qaly)
         _ce_plane(wb.create_sheet("CE plane"), names, comparator, cost, qaly, wtp)
         _ceac(wb.create_sheet("CEAC"), names, cost, qaly, grid)
@@ -148,11 +163,10 @@ def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: ArrayLike,
             factor = population_factor(population, years, psa.model.settings.discount_outcomes)
         ws = wb.create_sheet("EVPI")
         _evpi(ws, psa, cost, qaly, grid, factor, (population, years))
-        if entries is not None:
-            with stage("EVPPI"):  # the wait for the thread
-                for _ in _as_completed_interruptible([entries]):
-                    pass
-            _evppi(ws, entries.result(), wtp, factor)
+        if len(names) > 1:
+            with stage("EVPPI"):  # the wait for the process
+                entries = job.result()
+            _evppi(ws, entries, wtp, factor)
     _finish(ws)
 
 
@@ -287,10 +301,10 @@ def _evppi_candidates(x: np.ndarray, names: list[str], inb: np.ndarray) -> list[
 
 def _evppi_entries(x: np.ndarray, names: list[str], i0: int, cost: np.ndarray,
                    qaly: np.ndarray, wtp: float, groups: dict[str, list[str]]
-                   ) -> list[tuple[str, str, int, float]]:
+                   ) -> list[EvppiEntry]:
     """(name, kind, parameters, EVPPI at ``wtp``) of all parameters (the EVPI), each group, and
     each candidate parameter (largest EVPPI first); ``x``: the draws of the parameters
-    ``names`` (plain arrays: this runs on a thread of its own)."""
+    ``names``."""
     nmb = net_benefit(cost, qaly, wtp)
     inb = np.delete(nmb - nmb[:, [i0]], i0, axis=1)
     total = max(float(evpi(cost, qaly, wtp)[0]), 0.0)
@@ -306,7 +320,7 @@ def _evppi_entries(x: np.ndarray, names: list[str], i0: int, cost: np.ndarray,
     return entries + [(p, "parameter", 1, v) for p, v in singles]
 
 
-def _evppi(ws: Worksheet, entries: list[tuple[str, str, int, float]], wtp: float,
+def _evppi(ws: Worksheet, entries: list[EvppiEntry], wtp: float,
            factor: float | None) -> None:
     """The EVPPI table below the EVPI table, at ``wtp``, with the EVPI at ``wtp`` on top."""
     total = entries[0][3]
