@@ -305,9 +305,15 @@ def _terminate(signum, frame) -> None:
     raise SystemExit(EXIT_TERMINATED)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
+    """Run the command in ``argv`` (default: the program's arguments) and return its exit
+    code. ``own_process``: the process is hecon's (:func:`entry`), not a Python session that
+    called ``main``, so a command that runs no Dask cluster keeps dask out of it
+    (:func:`_without_dask`)."""
     start = time.perf_counter()
     args = build_parser().parse_args(argv)
+    if own_process and not (getattr(args, "workers", None) or getattr(args, "scheduler", None)):
+        _without_dask()
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:  # SIGTERM: outputs rolled back, then exit 143
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -338,6 +344,17 @@ def main(argv: list[str] | None = None) -> int:
         report_timings(time.perf_counter() - start)
 
 
+def _without_dask() -> None:
+    """Make dask unimportable in this process. If dask is installed, xarray imports dask.array
+    when it wraps its first array and dask.distributed when it writes a NetCDF file: about 0.5 s
+    of CPU (0.3 s of a ``hecon run``) for a command that runs no cluster. A module set to None in
+    ``sys.modules`` cannot be imported (the import system raises ModuleNotFoundError, Python
+    reference, "The module cache"), and xarray then works as without dask. Modules already
+    imported are left alone."""
+    for name in ("dask", "distributed"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
 def entry() -> None:
     """The ``hecon`` program: :func:`main`, then a quick exit. When ``main`` returns, every
     output is written, closed and in place (:mod:`hecon.io.outputs`), so the interpreter's
@@ -346,7 +363,7 @@ def entry() -> None:
     process ends with main's exit code (``os._exit``). Called in-process, ``main`` exits as
     usual."""
     try:
-        status: int | str | None = main()
+        status: int | str | None = main(own_process=True)
     except SystemExit as stop:  # --help, argument errors, SIGTERM
         status = stop.code
     if isinstance(status, str):

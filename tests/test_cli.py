@@ -30,9 +30,33 @@ def test_psa_writes_draws_workbook_and_figures(template, tmp_path, capsys):
 
 
 def test_psa_on_a_local_dask_cluster(template, tmp_path, capsys):
+    """As in hecon's own process (own_process): a command with a cluster may import dask."""
     out = tmp_path / "dask.xlsx"
-    assert main(["psa", str(template), "--draws", "200", "--workers", "2", "-o", str(out)]) == 0
+    assert main(["psa", str(template), "--draws", "200", "--workers", "2", "-o", str(out)],
+                own_process=True) == 0
     assert out.exists() and "on the Dask cluster" in capsys.readouterr().out
+
+
+def test_the_program_runs_without_dask_unless_a_cluster_is_asked_for(template, tmp_path):
+    """``hecon psa`` without --workers or --scheduler, in a process of its own, never imports
+    dask (which xarray would import, if installed, for nothing), and its draws are those of the
+    same PSA run in this session (where dask is importable)."""
+    import subprocess
+    import sys
+
+    import xarray as xr
+
+    report = ("import atexit, sys; atexit.register(lambda: print('dask imported:', "
+              "any(sys.modules.get(m) for m in ('dask', 'dask.array', 'distributed'))))")
+    argv = ["psa", str(template), "--draws", "200", "--seed", "7"]
+    done = subprocess.run([sys.executable, "-c", f"{report}; from hecon.cli import entry; entry()",
+                           *argv, "-o", str(tmp_path / "own.xlsx")], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "dask imported: False" in done.stdout
+    assert main([*argv, "-o", str(tmp_path / "here.xlsx")]) == 0
+    with xr.open_dataset(tmp_path / "own.nc") as own, xr.open_dataset(tmp_path / "here.nc") as here:
+        xr.testing.assert_identical(own.load(), here.load())
 
 
 def test_dsa_tornado_scenarios_and_threshold(template, tmp_path, capsys):
