@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import openpyxl
+import pandas as pd
 from openpyxl.chart import Reference, ScatterChart, Series
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
@@ -79,15 +80,16 @@ def build_results_workbook(res: Results, input_path: str | Path | None = None,
     _traces(wb.create_sheet("Traces"), res)
     _survival(wb.create_sheet("Survival"), res)
     _inputs(wb.create_sheet("Inputs"), res)
-    _methods(wb.create_sheet("Methods"), res, scenario)
+    from ..validation import applies_to, validation_table
+
+    validation = validation_table(res) if applies_to(res.model) else None
+    _methods(wb.create_sheet("Methods"), res, scenario, validation)
     if res.model.budget:
         from .workbook_budget import write_budget_sheet
 
         write_budget_sheet(wb.create_sheet("Budget Impact", index=4), res)
-    from ..validation import applies_to, validation_table
-
-    if applies_to(res.model):
-        _validation(wb.create_sheet("Validation"), validation_table(res))
+    if validation is not None:
+        _validation(wb.create_sheet("Validation"), validation)
     return wb
 
 
@@ -441,13 +443,13 @@ def methods_text(res: Results, scenario: str | None = None) -> list[str]:
     ]
 
 
-def _methods(ws, res: Results, scenario: str | None) -> None:
-    from ..validation import applies_to, validation_table
-
+def _methods(ws, res: Results, scenario: str | None, validation: pd.DataFrame | None) -> None:
+    """Methods and assumptions, and each validation target missed (``validation``: the model's
+    :func:`hecon.validation.validation_table`, None where it does not apply)."""
     put(ws, 1, 1, "Methods and assumptions").font = font(bold=True, size=12)
     paragraphs = methods_text(res, scenario)
-    if applies_to(res.model):
-        missed = validation_table(res).query("not ok")
+    if validation is not None:
+        missed = validation.query("not ok")
         paragraphs += [f"Validation target missed: {r.target} (published {r.published:g}, model "
                        f"{r.model:.3g}). {r.explanation}" for r in missed.itertuples()]
     ws.column_dimensions["A"].width = 100
