@@ -204,3 +204,32 @@ def test_figures(analyses, tmp_path):
     _written(plot_evpi(GRID, evpi(cost, qaly, GRID), tmp_path / "evpi"))
     with pytest.raises(FileExistsError):
         plot_evpi(GRID, evpi(cost, qaly, GRID), tmp_path / "evpi")
+
+
+@pytest.mark.parametrize("strategies", [1, 3, 7])
+def test_ce_plane_legend_lies_below_the_draws_inside_the_figure(strategies, tmp_path,
+                                                                  monkeypatch):
+    """The legend never hides a draw (it is below the axes and their labels) nor runs off the
+    figure, whatever the number of strategies and the length of their names."""
+    import hecon.plots as hp
+
+    rng = np.random.default_rng(1)
+    names = [f"Strategy with a rather long name {i}" for i in range(strategies)]
+    boxes = {}
+    real = hp.save_figure
+
+    def measure(fig, path, **kwargs):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        boxes["axes"] = fig.axes[0].get_tightbbox(renderer)
+        boxes["legend"] = fig.legends[0].get_window_extent(renderer)
+        boxes["figure"] = fig.bbox
+        return real(fig, path, **kwargs)
+
+    monkeypatch.setattr(hp, "save_figure", measure)
+    plot_ce_plane({k: rng.normal(0, 1e5, 500) for k in names},
+                  {k: rng.normal(1, 1, 500) for k in names}, "SOC", 100_000,
+                  tmp_path / "plane", names=["SOC", *names])
+    axes, legend, figure = boxes["axes"], boxes["legend"], boxes["figure"]
+    assert legend.y1 <= axes.y0 + 1  # display coordinates: y grows upwards
+    assert figure.x0 - 1 <= legend.x0 and legend.x1 <= figure.x1 + 1 and legend.y0 >= -1
