@@ -90,12 +90,11 @@ def _legend_below(fig: Figure, ax: Axes, ncols: int) -> Legend:
     than the figure), the figure made taller by the legend's height: it never hides data, and is
     placed without loc="best", which tests every data point (0.3 s for a CE plane of 30,000
     draws)."""
-    renderer = fig.canvas.get_renderer()
     while True:
         legend = fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center",
                             ncols=ncols, fontsize=9, frameon=False, handlelength=1.5,
                             columnspacing=1.5)
-        box = legend.get_window_extent(renderer)
+        box = legend.get_window_extent()  # (laid out by the figure's own renderer)
         if ncols == 1 or box.width <= 0.98 * fig.bbox.width:
             break
         legend.remove()
