@@ -184,6 +184,8 @@ def test_evppis_started_early_give_the_same_sheet(analyses):
     assert _evppi_rows(early["EVPI"]) == _evppi_rows(here["EVPI"])
     with pytest.raises(ValueError, match="unknown parameter"):
         wu.start_evppi(d, GRID[:3], evppi_groups={"g": ["nope"]})
+    with wu.start_evppi(d, GRID[:3]) as job, pytest.raises(ValueError, match="start_evppi"):
+        wu.add_psa_sheets(openpyxl.Workbook(), d, GRID[:3], evppi=job, evppi_groups=groups)
 
 
 def _written(paths: list[Path]) -> None:

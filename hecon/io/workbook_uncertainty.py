@@ -151,6 +151,8 @@ def add_psa_sheets(wb: openpyxl.Workbook, psa: PSAResults, wtp_grid: ArrayLike,
     are written."""
     if (population is None) != (years is None):
         raise ValueError("give both population and years, or neither")
+    if evppi is not None and evppi_groups:
+        raise ValueError("EVPPI groups go to start_evppi when its EVPPIs are given")
     names, comparator, cost, qaly = _draws(psa, comparator)
     grid = np.sort(np.asarray(wtp_grid, dtype=float))
     wtp = decision_wtp(psa.model, grid)
