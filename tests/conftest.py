@@ -5,6 +5,7 @@ import pytest
 
 from hecon import Curve, Line, Model, Palliative, Parameter, Regimen, Settings, Strategy
 from hecon.examples import cilta_cel_sequencing
+from hecon.io.workbook_in import write_template
 
 
 def soffice() -> str:
@@ -32,6 +33,14 @@ def one_line_model(pfs_rate=0.6, pal_rate=1.2, death_share=0.0, horizon=20.0, cy
     return Model("one line", Settings(horizon_years=horizon, cycle_days=cycle_days, **settings),
                  params, curves, regimens, (Strategy("A", (Line("A"),)),),
                  Palliative("pal", "pal_cost", "u_pal"))
+
+
+@pytest.fixture()
+def work(tmp_path, monkeypatch):
+    """A folder holding the template workbook t.xlsx, made the working directory."""
+    write_template(tmp_path / "t.xlsx")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

@@ -15,25 +15,16 @@ from pathlib import Path
 import matplotlib
 import pytest
 from test_cli_errors import snapshot
+from test_faults import ENV, SIGNAL_EXITS
 
 from hecon.cli import main
 from hecon.examples import template_model
 from hecon.io.background import Forked, can_fork, files_in_background
 from hecon.io.outputs import TEMP_MARK, transaction
-from hecon.io.workbook_in import write_template
 from hecon.report import write_report
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 FIGURES = [f"p-{name}.{fmt}" for name in ("ce-plane", "ceac", "evpi") for fmt in ("png", "svg")]
 needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork on this platform")
-
-
-@pytest.fixture()
-def work(tmp_path, monkeypatch) -> Path:
-    write_template(tmp_path / "t.xlsx")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def _alive(pid: int) -> bool:
@@ -210,10 +201,7 @@ sys.exit(main(["psa", "t.xlsx", "--draws", "100", "--threads", "2", "-o", "p.xls
 
 
 @needs_fork
-@pytest.mark.parametrize(("sig", "code", "message"),
-                         [(signal.SIGINT, 130, "hecon: interrupted; nothing written"),
-                          (signal.SIGTERM, 143, "hecon: terminated; nothing written")],
-                         ids=["ctrl-c", "sigterm"])
+@SIGNAL_EXITS
 def test_signal_while_figures_are_drawn_ends_both_and_leaves_nothing(work, sig, code, message):
     before = snapshot(work)
     proc = subprocess.Popen([sys.executable, "-c", SLOW_FIGURES], cwd=work, env=ENV,

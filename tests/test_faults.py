@@ -25,19 +25,16 @@ from hecon.cli import main
 from hecon.examples import template_model
 from hecon.io import outputs
 from hecon.io.outputs import TEMP_MARK, Transaction, atomic_path, transaction
-from hecon.io.workbook_in import write_template
 from hecon.psa import _as_completed_interruptible
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 HEAVY = ("numpy", "pandas", "scipy", "xarray", "matplotlib", "dask", "openpyxl")
-
-
-@pytest.fixture()
-def work(tmp_path, monkeypatch) -> Path:
-    write_template(tmp_path / "t.xlsx")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+#: each signal a command is stopped by, with its exit code and message
+SIGNAL_EXITS = pytest.mark.parametrize(
+    ("sig", "code", "message"), [(signal.SIGINT, 130, "hecon: interrupted; nothing written"),
+                                 (signal.SIGTERM, 143, "hecon: terminated; nothing written")],
+    ids=["ctrl-c", "sigterm"])
 
 
 def expect(argv: list[str], code: int, message: str, capsys) -> str:
@@ -253,10 +250,7 @@ def _wait_for_progress(proc: subprocess.Popen, timeout: float = 30.0) -> str:
     return seen.decode()
 
 
-@pytest.mark.parametrize(("sig", "code", "message"),
-                         [(signal.SIGINT, 130, "hecon: interrupted; nothing written"),
-                          (signal.SIGTERM, 143, "hecon: terminated; nothing written")],
-                         ids=["ctrl-c", "sigterm"])
+@SIGNAL_EXITS
 def test_signal_during_psa_leaves_nothing(work, sig, code, message):
     before = snapshot(work)
     proc = _start(["psa", "t.xlsx", "--draws", "1000000", "--threads", "1", "--chunk-size",
