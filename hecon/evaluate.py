@@ -276,19 +276,17 @@ class _Totals:
 
 def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: list[LineSeries],
                     palliative: np.ndarray, tox, w: Weights, age_factor: np.ndarray,
-                    total: _Totals, with_cost_series: bool = False,
-                    paths: dict[str, PricePath] | None = None,
-                    drug_terms: list | None = None) -> dict:
+                    total: _Totals, with_cost_series: bool, paths: dict[str, PricePath],
+                    drug_terms: list[list[tuple[np.ndarray, str | None]]]) -> dict:
     """Totals of one strategy (arrays (D,)): costs by category, effects, clinical counts; and
     the all-cause alive and QALY-rate series that evLYG compares across strategies.
     ``paths``: price paths of cost parameters; ``drug_terms``: per line, the drug-cost series
-    split by priced parameter (:func:`_drug_parts`)."""
+    with the priced parameter of each (:func:`_drug_kernels`)."""
     D = ps.n_draws
     zero = np.zeros(D)
     # each cost is a term (category, "rate" per year on an occupancy, "flow" per cycle or
     # "death", coefficient per draw, series, the cost parameter if its price has a path);
     # totals and (with the trace) per-cycle costs come from the same terms
-    paths = paths or {}
     terms: list[tuple[str, str, np.ndarray, np.ndarray, str | None]] = []
     gain = ps[model.tf_utility_gain][:, None]
     alive = palliative.copy()
@@ -299,8 +297,7 @@ def _value_strategy(model: Model, ps: ParameterSet, regs: list[Regimen], lines: 
     for line_no, (reg, ls) in enumerate(zip(regs, lines, strict=True)):
         prof = tox[reg.name]
         cart = reg.car_t
-        drugs = drug_terms[line_no] if drug_terms else [(d, None) for d in ls.drug]
-        terms += _line_cost_terms(reg, ls, line_no == 0, drugs, prof, ps, paths)
+        terms += _line_cost_terms(reg, ls, line_no == 0, drug_terms[line_no], prof, ps, paths)
         u = ps[reg.utility][:, None]
         if ls.on is ls.pf:  # treated to progression: never treatment-free
             line_q = u * ls.pf
